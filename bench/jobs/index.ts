@@ -1,0 +1,512 @@
+/**
+ * Jobs benchmark (issue 4 item 5), on real Postgres:
+ *   (a) jobs per second end to end — N flashcard jobs inserted as pending rows (with their quota
+ *       reservations, as the API writes them) → `genloop serve --role worker` processes → the
+ *       simulator at zero latency → `succeeded` with suggestions, telemetry and ledger — with 1
+ *       and with 2 worker processes;
+ *   (b) HTTP submit throughput of `POST /api/ai/generations` (many users, limits raised);
+ *   (c) submit-to-running latency (ai_generations.started_at - created_at, both database
+ *       timestamps) of jobs submitted over HTTP at a steady 100 per second, with the fallback
+ *       poll at 5 s so that only NOTIFY can make it short.
+ *
+ *   npm run bench:jobs -- [--jobs 10000] [--workers 1,2] [--concurrency 64] [--pool 16]
+ *                         [--submit-duration 10] [--latency-rate 100] [--latency-duration 20]
+ *                         [--phases throughput,submit,latency] [--database-url URL]
+ *                         [--output bench/results] [--profile DIR]
+ *
+ * Each phase gets a fresh database cloned from a migrated template; all are dropped at the end.
+ * Prints a table and writes bench/results/jobs-<date>.json. Times are reported, never asserted.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+import { formatTable } from '../../src/cli/output.ts';
+import {
+  type BenchDatabase,
+  createBenchDatabase,
+  DEFAULT_DATABASE_URL,
+  serverInfo,
+} from '../lib/database.ts';
+import { type LoadResult, runLoad } from '../lib/load.ts';
+import { type Child, profileFlags, startChild, stopAll } from '../lib/processes.ts';
+import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
+import { round } from '../lib/stats.ts';
+
+const JWT_SECRET = randomBytes(32).toString('hex');
+const TEMPLATE = 'genloop_bench_jobs_template';
+
+/** A study note of ~1,500 characters: the simulator turns each sentence into a cloze card. */
+const SOURCE_TEXT = [
+  'Photosynthesis converts light energy into chemical energy stored in glucose.',
+  'Chlorophyll absorbs mostly blue and red light and reflects green light.',
+  'The light-dependent reactions take place in the thylakoid membranes of the chloroplast.',
+  'Water molecules are split during these reactions, releasing oxygen as a by-product.',
+  'The Calvin cycle fixes carbon dioxide into three-carbon sugars in the stroma.',
+  'Rubisco is the enzyme that catalyses the first step of carbon fixation.',
+  'ATP and NADPH produced by the light reactions power the Calvin cycle.',
+  'C4 plants concentrate carbon dioxide to reduce photorespiration in hot climates.',
+  'CAM plants open their stomata at night to conserve water in deserts.',
+  'The overall equation combines six carbon dioxide and six water into glucose and oxygen.',
+  'Light intensity, temperature and carbon dioxide concentration limit the rate of photosynthesis.',
+  'Autotrophs make their own food, while heterotrophs depend on other organisms for energy.',
+  'Cellular respiration releases the energy stored in glucose back as ATP.',
+  'Mitochondria and chloroplasts both contain their own circular DNA.',
+  'The endosymbiotic theory explains the origin of these organelles from free-living bacteria.',
+  'Stomata regulate gas exchange and water loss through the leaf surface.',
+  'Guard cells swell or shrink to open and close each stoma.',
+  'Accessory pigments such as carotenoids widen the range of absorbed wavelengths.',
+].join(' ');
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      jobs: { type: 'string', default: '10000' },
+      workers: { type: 'string', default: '1,2' },
+      concurrency: { type: 'string', default: '64' },
+      pool: { type: 'string', default: '16' },
+      'batch-size': { type: 'string', default: '1000' },
+      'submit-duration': { type: 'string', default: '10' },
+      'submit-connections': { type: 'string', default: '32' },
+      users: { type: 'string', default: '1000' },
+      'latency-rate': { type: 'string', default: '100' },
+      'latency-duration': { type: 'string', default: '20' },
+      'poll-ms': { type: 'string', default: '5000' },
+      phases: { type: 'string', default: 'throughput,submit,latency' },
+      'database-url': { type: 'string' },
+      output: { type: 'string', default: RESULTS_DIR },
+      profile: { type: 'string' },
+    },
+  });
+  const positive = (name: string) => {
+    const text = values[name as keyof typeof values] as string;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`--${name} takes a positive integer, got "${text}"`);
+    }
+    return value;
+  };
+  return {
+    jobs: positive('jobs'),
+    workers: values.workers.split(',').map((count) => Number(count.trim())),
+    concurrency: positive('concurrency'),
+    pool: positive('pool'),
+    batchSize: positive('batch-size'),
+    submitDurationS: positive('submit-duration'),
+    submitConnections: positive('submit-connections'),
+    users: positive('users'),
+    latencyRate: positive('latency-rate'),
+    latencyDurationS: positive('latency-duration'),
+    pollMs: positive('poll-ms'),
+    phases: new Set(values.phases.split(',').map((phase) => phase.trim())),
+    serverUrl: values['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    output: values.output,
+    profileDir: values.profile,
+  };
+}
+
+type Options = ReturnType<typeof parseOptions>;
+
+/** Starts `genloop serve` with the given role on `database`; resolves once it listens. */
+async function startGenloop(
+  name: string,
+  database: BenchDatabase,
+  role: 'api' | 'worker',
+  options: Options,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: Child; url: string }> {
+  const { child, match } = await startChild({
+    name,
+    command: process.execPath,
+    args: [
+      ...profileFlags(options.profileDir),
+      'bin/genloop.js',
+      'serve',
+      '--role',
+      role,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--no-migrate',
+    ],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: database.url,
+      GENLOOP_JWT_SECRET: JWT_SECRET,
+      // Every provider is served by the simulator inside each genloop process, at zero latency.
+      GENLOOP_SIMULATOR: 'on',
+      GENLOOP_LOG_LEVEL: 'warn',
+      GENLOOP_WORKER_CONCURRENCY: String(options.concurrency),
+      GENLOOP_DB_POOL_SIZE: String(options.pool),
+      GENLOOP_RATE_LIMIT_FLASHCARDS: '1000000/1m',
+      GENLOOP_MONTHLY_QUOTA: '10000000',
+      ...extraEnv,
+    },
+    ready: /genloop listening on (http:\/\/\S+)[\s\S]*?providers: [^\n]+\n/,
+    timeoutMs: 60_000,
+  });
+  return { child, url: match[1]! };
+}
+
+/** Inserts pending flashcard jobs and their reservations in batches, as fast as Postgres takes them. */
+async function insertJobs(
+  database: BenchDatabase,
+  count: number,
+  batchSize: number,
+): Promise<number> {
+  const started = performance.now();
+  for (let done = 0; done < count; done += batchSize) {
+    const ids = Array.from({ length: Math.min(batchSize, count - done) }, () => randomUUID());
+    const userId = randomUUID();
+    await database.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into public.ai_generations (id, user_id, recipe, source_text, request_id)
+         select id, $2, 'flashcards', $3, gen_random_uuid() from unnest($1::uuid[]) as id`,
+        [ids, userId, SOURCE_TEXT],
+      );
+      await tx.query(
+        `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
+         select $2, id, 'reserve', -1, 'reserve:' || id from unnest($1::uuid[]) as id`,
+        [ids, userId],
+      );
+    });
+  }
+  return performance.now() - started;
+}
+
+interface Progress {
+  succeeded: number;
+  failed: number;
+  other: number;
+}
+
+/** Waits until `count` jobs are terminal, or `timeoutMs` passes; returns the last counts. */
+async function waitForJobs(
+  database: BenchDatabase,
+  count: number,
+  timeoutMs: number,
+): Promise<Progress> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = 0;
+  for (;;) {
+    const { rows } = await database.db.query<Progress>(
+      `select count(*) filter (where status = 'succeeded')::int as succeeded,
+              count(*) filter (where status in ('failed', 'canceled', 'timed_out'))::int as failed,
+              count(*) filter (where status in ('pending', 'running'))::int as other
+         from public.ai_generations`,
+    );
+    const progress = rows[0]!;
+    if (progress.succeeded + progress.failed >= count) return progress;
+    if (Date.now() > deadline) {
+      log(`  gave up waiting: ${JSON.stringify(progress)}`);
+      return progress;
+    }
+    if (Date.now() - lastLog > 5_000) {
+      lastLog = Date.now();
+      log(`  ${progress.succeeded}/${count} succeeded`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What the database says about the run: timing from its own clock, and that nothing was lost. */
+async function jobFacts(database: BenchDatabase) {
+  const { rows } = await database.db.query<{
+    jobs: number;
+    succeeded: number;
+    first_created: Date;
+    last_finished: Date;
+    span_ms: number;
+    without_suggestions: number;
+    suggestions: number;
+    telemetry_rows: number;
+    final_ledger_entries: number;
+    run_more_than_once: number;
+  }>(
+    `select count(*)::int as jobs,
+            count(*) filter (where status = 'succeeded')::int as succeeded,
+            min(created_at) as first_created,
+            max(finished_at) as last_finished,
+            (extract(epoch from max(finished_at) - min(created_at)) * 1000)::float8 as span_ms,
+            count(*) filter (where status = 'succeeded' and not exists (
+              select 1 from public.ai_suggestions s where s.generation_id = g.id))::int as without_suggestions,
+            (select count(*) from public.ai_suggestions)::int as suggestions,
+            (select count(*) from public.ai_training_examples where recipe = 'flashcards')::int as telemetry_rows,
+            (select count(*) from public.usage_ledger where kind in ('settle', 'refund'))::int as final_ledger_entries,
+            count(*) filter (where attempts > 1)::int as run_more_than_once
+       from public.ai_generations g`,
+  );
+  return rows[0]!;
+}
+
+/** Percentiles of submit-to-running in ms, from the database's timestamps. */
+async function claimLatency(database: BenchDatabase) {
+  const { rows } = await database.db.query<{
+    jobs: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    over_1s: number;
+  }>(
+    `with latency as (
+       select extract(epoch from started_at - created_at) * 1000 as ms
+         from public.ai_generations where started_at is not null)
+     select count(*)::int as jobs,
+            percentile_cont(0.5) within group (order by ms)::float8 as p50,
+            percentile_cont(0.9) within group (order by ms)::float8 as p90,
+            percentile_cont(0.99) within group (order by ms)::float8 as p99,
+            max(ms)::float8 as max,
+            count(*) filter (where ms > 1000)::int as over_1s
+       from latency`,
+  );
+  const row = rows[0]!;
+  return {
+    jobs: row.jobs,
+    p50Ms: round(row.p50),
+    p90Ms: round(row.p90),
+    p99Ms: round(row.p99),
+    maxMs: round(row.max),
+    over1s: row.over_1s,
+  };
+}
+
+async function throughputPhase(options: Options, workers: number) {
+  const database = await createBenchDatabase(options.serverUrl, `genloop_bench_jobs_w${workers}`, {
+    template: TEMPLATE,
+    migrate: false,
+  });
+  try {
+    log(
+      `(a) ${options.jobs} jobs, ${workers} worker process(es), concurrency ${options.concurrency} each`,
+    );
+    for (let index = 0; index < workers; index++) {
+      await startGenloop(`worker-${index + 1}`, database, 'worker', options);
+    }
+    const submitMs = await insertJobs(database, options.jobs, options.batchSize);
+    log(`  inserted in ${Math.round(submitMs)} ms`);
+    const progress = await waitForJobs(
+      database,
+      options.jobs,
+      Math.max(120_000, options.jobs * 20),
+    );
+    await stopAll();
+    const facts = await jobFacts(database);
+    return {
+      workers,
+      concurrency: options.concurrency,
+      submitMs: Math.round(submitMs),
+      submitJobsPerSecond: Math.round(options.jobs / (submitMs / 1000)),
+      completed: progress.succeeded + progress.failed,
+      jobsPerSecond: Math.round(facts.succeeded / (facts.span_ms / 1000)),
+      spanMs: Math.round(facts.span_ms),
+      ...facts,
+    };
+  } finally {
+    await stopAll();
+    await database.drop();
+  }
+}
+
+async function tokens(count: number): Promise<string[]> {
+  const key = new TextEncoder().encode(JWT_SECRET);
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      new SignJWT({ role: 'authenticated' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(randomUUID())
+        .setAudience('authenticated')
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .sign(key),
+    ),
+  );
+}
+
+/** Requests that cycle through the users' tokens, one user per request. */
+function submitRequests(userTokens: readonly string[]) {
+  let next = 0;
+  const body = JSON.stringify({ source_text: SOURCE_TEXT });
+  return [
+    {
+      method: 'POST',
+      path: '/api/ai/generations',
+      body,
+      setupRequest: (request: { headers?: Record<string, string> }) => {
+        const token = userTokens[next++ % userTokens.length]!;
+        return {
+          ...request,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        };
+      },
+    },
+  ];
+}
+
+async function submitPhase(options: Options, userTokens: readonly string[]) {
+  const database = await createBenchDatabase(options.serverUrl, 'genloop_bench_jobs_submit', {
+    template: TEMPLATE,
+    migrate: false,
+  });
+  try {
+    log(
+      `(b) HTTP submit, ${options.submitConnections} connections, ${userTokens.length} users, no worker`,
+    );
+    const api = await startGenloop('api', database, 'api', options);
+    // Warm-up (JIT, pool connections), then the measured run.
+    await runLoad({
+      url: api.url,
+      requests: submitRequests(userTokens),
+      durationS: 2,
+      connections: 8,
+    });
+    const load = await runLoad({
+      url: api.url,
+      requests: submitRequests(userTokens),
+      durationS: options.submitDurationS,
+      connections: options.submitConnections,
+    });
+    await stopAll();
+    const { rows } = await database.db.query<{ pending: number; reservations: number }>(
+      `select (select count(*) from public.ai_generations where status = 'pending')::int as pending,
+              (select count(*) from public.usage_ledger where kind = 'reserve')::int as reservations`,
+    );
+    return { ...summariseLoad(load), rows: rows[0]! };
+  } finally {
+    await stopAll();
+    await database.drop();
+  }
+}
+
+async function latencyPhase(options: Options, userTokens: readonly string[]) {
+  const database = await createBenchDatabase(options.serverUrl, 'genloop_bench_jobs_latency', {
+    template: TEMPLATE,
+    migrate: false,
+  });
+  try {
+    log(
+      `(c) submit-to-running at ${options.latencyRate} jobs/s over HTTP, 1 worker, poll every ${options.pollMs} ms`,
+    );
+    const api = await startGenloop('api', database, 'api', options);
+    await startGenloop('worker', database, 'worker', options, {
+      GENLOOP_JOB_POLL_MS: String(options.pollMs),
+    });
+    const load = await runLoad({
+      url: api.url,
+      requests: submitRequests(userTokens),
+      durationS: options.latencyDurationS,
+      rate: options.latencyRate,
+      // One request per lane per second: an arrival every 1000/rate ms.
+      lanes: options.latencyRate,
+    });
+    await waitForJobs(database, load.ok, 60_000);
+    await stopAll();
+    return {
+      rate: options.latencyRate,
+      pollMs: options.pollMs,
+      submit: summariseLoad(load),
+      submitToRunning: await claimLatency(database),
+    };
+  } finally {
+    await stopAll();
+    await database.drop();
+  }
+}
+
+function summariseLoad(load: LoadResult) {
+  return {
+    requestedRate: load.requestedRate,
+    connections: load.connections,
+    durationS: load.durationS,
+    rps: load.achievedRps,
+    accepted: load.ok,
+    non2xx: load.non2xx,
+    errors: load.errors + load.timeouts,
+    statusCodes: load.statusCodes,
+    latencyMs: load.latencyMs,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const template = await createBenchDatabase(options.serverUrl, TEMPLATE, { poolSize: 1 });
+  const server = await serverInfo(template.db);
+  await template.db.close();
+  let throughput: Awaited<ReturnType<typeof throughputPhase>>[] = [];
+  let submit: Awaited<ReturnType<typeof submitPhase>> | undefined;
+  let latency: Awaited<ReturnType<typeof latencyPhase>> | undefined;
+  try {
+    const userTokens = await tokens(options.users);
+    if (options.phases.has('throughput')) {
+      throughput = [];
+      for (const workers of options.workers)
+        throughput.push(await throughputPhase(options, workers));
+    }
+    if (options.phases.has('submit')) submit = await submitPhase(options, userTokens);
+    if (options.phases.has('latency')) latency = await latencyPhase(options, userTokens);
+  } finally {
+    await stopAll();
+    await template.drop();
+  }
+
+  const table: Record<string, unknown>[] = throughput.map((run) => ({
+    measure: `end to end, ${run.workers} worker process${run.workers > 1 ? 'es' : ''} (SQL submit)`,
+    value: `${run.jobsPerSecond} jobs/s`,
+    detail: `${run.succeeded}/${run.jobs} succeeded in ${(run.spanMs / 1000).toFixed(1)} s; without suggestions ${run.without_suggestions}; telemetry ${run.telemetry_rows}; ledger finals ${run.final_ledger_entries}; retried ${run.run_more_than_once}`,
+    target: '>= 1000 jobs/s',
+  }));
+  for (const run of throughput) {
+    table.push({
+      measure: `SQL batch submit (${options.batchSize}/statement), ${run.workers} worker(s) running`,
+      value: `${run.submitJobsPerSecond} jobs/s`,
+      detail: `${run.jobs} jobs in ${run.submitMs} ms`,
+      target: '',
+    });
+  }
+  if (submit) {
+    table.push({
+      measure: `HTTP submit POST /api/ai/generations (${submit.connections} conns)`,
+      value: `${submit.rps} req/s`,
+      detail: `p50 ${submit.latencyMs.p50} ms, p99 ${submit.latencyMs.p99} ms; 202s ${submit.accepted}, non2xx ${submit.non2xx}, errors ${submit.errors}`,
+      target: '',
+    });
+  }
+  if (latency) {
+    const claim = latency.submitToRunning;
+    table.push(
+      {
+        measure: `submit-to-running p50 at ${latency.rate} jobs/s (poll ${latency.pollMs} ms)`,
+        value: `${claim.p50Ms} ms`,
+        detail: `${claim.jobs} jobs; p90 ${claim.p90Ms} ms; max ${claim.maxMs} ms; over 1 s: ${claim.over1s}`,
+        target: '<= 10 ms',
+      },
+      {
+        measure: `submit-to-running p99 at ${latency.rate} jobs/s`,
+        value: `${claim.p99Ms} ms`,
+        detail: `HTTP submit p50 ${latency.submit.latencyMs.p50} ms, p99 ${latency.submit.latencyMs.p99} ms at ${latency.submit.rps} req/s`,
+        target: '',
+      },
+    );
+  }
+  console.log(formatTable(table));
+  const file = writeResult(options.output, 'jobs', {
+    benchmark: 'jobs',
+    createdAt: new Date().toISOString(),
+    machine: machineInfo(),
+    postgres: server,
+    options: { ...options, phases: [...options.phases], serverUrl: undefined },
+    throughput,
+    submit: submit ?? null,
+    latency: latency ?? null,
+  });
+  log(`wrote ${file}`);
+}
+
+main().catch(async (error) => {
+  process.stderr.write(
+    `bench:jobs failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
+  await stopAll(2_000);
+  process.exitCode = 1;
+});

@@ -1,0 +1,92 @@
+import type { Db } from '../../src/db/types.ts';
+
+export interface Timing {
+  runsMs: number[];
+  p50Ms: number;
+  p95Ms: number;
+  minMs: number;
+}
+
+/**
+ * Runs `sql` once to warm caches and plans, then up to `runs` times more, stopping early (after
+ * at least three runs) once `budgetMs` is spent. Times are client round trips on one connection.
+ */
+export async function timeQuery(
+  db: Db,
+  sql: string,
+  options: { runs: number; budgetMs: number },
+): Promise<Timing> {
+  await db.query(sql);
+  const runsMs: number[] = [];
+  const started = performance.now();
+  while (runsMs.length < options.runs) {
+    const before = performance.now();
+    await db.query(sql);
+    runsMs.push(round(performance.now() - before));
+    if (runsMs.length >= 3 && performance.now() - started > options.budgetMs) break;
+  }
+  return {
+    runsMs,
+    p50Ms: round(percentile(runsMs, 0.5)),
+    p95Ms: round(percentile(runsMs, 0.95)),
+    minMs: Math.min(...runsMs),
+  };
+}
+
+/** Linear interpolation between closest ranks, like Postgres's percentile_cont. */
+export function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = fraction * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return sorted[low]! + (position - low) * (sorted[high]! - sorted[low]!);
+}
+
+export interface PlanSummary {
+  /** The scans the plan reads through, e.g. "Index Only Scan using x on t (heap fetches 0)". */
+  keyNode: string;
+  executionMs: number;
+  workersLaunched: number;
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Function Name'?: string;
+  'Heap Fetches'?: number;
+  'Workers Launched'?: number;
+  Plans?: PlanNode[];
+}
+
+/** EXPLAIN ANALYZE once and name the plan's scans (where the time of these queries goes). */
+export async function explainPlan(db: Db, sql: string): Promise<PlanSummary> {
+  const { rows } = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>(
+    `explain (analyze, buffers, format json) ${sql.replace(/;\s*$/, '')}`,
+  );
+  const [explained] = rows[0]!['QUERY PLAN'];
+  const scans = new Set<string>();
+  let workersLaunched = 0;
+  const visit = (node: PlanNode) => {
+    workersLaunched = Math.max(workersLaunched, node['Workers Launched'] ?? 0);
+    if (node['Node Type'].endsWith('Scan')) {
+      const target = node['Relation Name'] ?? node['Function Name'] ?? '';
+      const index = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+      const fetches =
+        node['Heap Fetches'] !== undefined ? ` (heap fetches ${node['Heap Fetches']})` : '';
+      scans.add(`${node['Node Type']}${index} on ${target}${fetches}`.replace(/ on $/, ''));
+    }
+    for (const child of node.Plans ?? []) visit(child);
+  };
+  visit(explained.Plan);
+  return {
+    keyNode: [...scans].join(' + '),
+    executionMs: round(explained['Execution Time']),
+    workersLaunched,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,76 @@
+import { PGlite, type Transaction, types } from '@electric-sql/pglite';
+import { DbError } from './errors.ts';
+import type { Db, Queryable, QueryResult, Row } from './types.ts';
+
+export interface PgliteDriverOptions {
+  /** A folder to persist into; in memory when absent (tests). */
+  dataDir?: string;
+  /** A data directory tarball (from `dumpDataDir`) to start from: a migrated template. */
+  loadDataDir?: Blob;
+}
+
+const parsers = {
+  [types.INT8]: (value: string) => Number(value),
+  [types.NUMERIC]: (value: string) => Number(value),
+};
+
+/**
+ * The embedded driver: Postgres compiled to WASM, in this process. It runs one statement at a
+ * time; a transaction holds it exclusively, which gives the same isolation a pool would.
+ */
+export async function createPgliteDb(options: PgliteDriverOptions = {}): Promise<Db> {
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers,
+  });
+  return wrapPglite(pglite);
+}
+
+/** Wraps an open PGlite instance in genloop's Db interface. */
+export function wrapPglite(pglite: PGlite): Db {
+  return {
+    driver: 'pglite',
+    query: (text, params) => runQuery(pglite, text, params),
+    exec: (sql) => runExec(pglite, sql),
+    transaction: (fn) =>
+      pglite.transaction((tx) =>
+        fn({
+          query: (text, params) => runQuery(tx, text, params),
+          exec: (sql) => runExec(tx, sql),
+        } satisfies Queryable),
+      ),
+    async listen(channel, onMessage) {
+      const unlisten = await pglite.listen(channel, onMessage);
+      return async () => {
+        await unlisten();
+      };
+    },
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function runQuery<R extends object>(
+  target: PGlite | Transaction,
+  text: string,
+  params?: readonly unknown[],
+): Promise<QueryResult<R>> {
+  const callSite = new Error();
+  try {
+    const result = await target.query<R>(text, params as unknown[] | undefined);
+    return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
+  } catch (error) {
+    throw new DbError(error, text, callSite);
+  }
+}
+
+async function runExec(target: PGlite | Transaction, sql: string): Promise<void> {
+  const callSite = new Error();
+  try {
+    await target.exec(sql);
+  } catch (error) {
+    throw new DbError(error, sql, callSite);
+  }
+}

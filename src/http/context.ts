@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Claims } from '../db/context.ts';
+
+/** Who is calling, as established by the auth middleware. */
+export interface AuthInfo {
+  /** `user`: a JWT; `api_key`: a gateway key (no user; userId is the nil uuid). */
+  kind: 'user' | 'api_key';
+  userId: string;
+  role: 'authenticated' | 'service_role';
+  claims: Claims;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+    logger: Logger;
+    auth: AuthInfo;
+  }
+}

@@ -1,0 +1,28 @@
+import type { ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { HttpError } from './http-error.ts';
+
+/**
+ * The app's one error handler: an HttpError answers with its problem document; hono's own
+ * exceptions (malformed JSON and the like) become 400s; anything else is logged with the
+ * request id and answered as a bare 500 that leaks nothing.
+ */
+export function errorHandler(logger: Logger): ErrorHandler {
+  return function handleError(error, c) {
+    const requestId = c.get('requestId');
+    if (error instanceof HttpError) return error.getResponse(requestId);
+    if (error instanceof HTTPException && error.status < 500) {
+      const status = error.status === 413 ? 413 : 400;
+      const code = status === 413 ? 'payload_too_large' : 'bad_request';
+      return new HttpError(status, code, error.message || 'bad request').getResponse(requestId);
+    }
+    (c.get('logger') ?? logger).error({ err: error, request_id: requestId }, 'unhandled error');
+    return new HttpError(500, 'internal_error', 'internal server error').getResponse(requestId);
+  };
+}
+
+export const notFoundHandler: NotFoundHandler = (c) =>
+  new HttpError(404, 'route_not_found', 'no such route', {
+    detail: `${c.req.method} ${c.req.path} does not exist; see /openapi.json`,
+  }).getResponse(c.get('requestId'));

@@ -1,0 +1,124 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { HttpError } from '../../http-error.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface AuthOptions {
+  /** HS256 secret (the Supabase JWT secret). */
+  jwtSecret?: string | undefined;
+  /** JWKS endpoint for asymmetric keys (Supabase's new signing keys, or any IdP). */
+  jwksUrl?: string | undefined;
+  audience?: string;
+  /** Only callers with this role pass (admin routes use 'service_role'). */
+  requireRole?: 'service_role';
+  /** Static API keys also accepted as bearer tokens (the OpenAI-compatible gateway). */
+  apiKeys?: readonly string[];
+}
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+export type TokenVerifier = (token: string) => Promise<JWTPayload>;
+
+/**
+ * Builds the function that verifies a bearer token: signature (HS256 with the secret, or the
+ * keys at the JWKS URL), expiry, and audience. `alg: none` and any algorithm outside the
+ * configured family are refused by jose before the signature is looked at.
+ */
+export function createTokenVerifier({
+  jwtSecret,
+  jwksUrl,
+  audience = 'authenticated',
+}: AuthOptions): TokenVerifier {
+  if (jwtSecret === undefined && jwksUrl === undefined) {
+    throw new TypeError('auth: set jwtSecret or jwksUrl');
+  }
+  if (jwksUrl !== undefined) {
+    const keys = createRemoteJWKSet(new URL(jwksUrl));
+    return async (token) =>
+      (await jwtVerify(token, keys, { audience, algorithms: ['RS256', 'ES256', 'EdDSA'] })).payload;
+  }
+  const key = new TextEncoder().encode(jwtSecret);
+  return async (token) =>
+    (await jwtVerify(token, key, { audience, algorithms: ['HS256'] })).payload;
+}
+
+/**
+ * Requires `Authorization: Bearer <jwt>` and puts the caller on the context as `auth`.
+ * Failures are 401 with codes `missing_token`, `token_expired` or `invalid_token`.
+ */
+export function auth(options: AuthOptions & { verifier?: TokenVerifier }): MiddlewareHandler {
+  const verify = options.verifier ?? createTokenVerifier(options);
+  const requireRole = options.requireRole;
+  const keyDigests = (options.apiKeys ?? []).map(digest);
+  return async function authMiddleware(c, next) {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      throw new HttpError(401, 'missing_token', 'authentication required', {
+        detail: 'send Authorization: Bearer <token>',
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+    if (keyDigests.length > 0 && matchesKey(keyDigests, match[1]!)) {
+      c.set('auth', {
+        kind: 'api_key',
+        userId: NIL_UUID,
+        role: 'service_role',
+        claims: { sub: NIL_UUID, role: 'service_role' },
+      });
+      await next();
+      return;
+    }
+    let payload: JWTPayload;
+    try {
+      payload = await verify(match[1]!);
+    } catch (error) {
+      const expired = error instanceof joseErrors.JWTExpired;
+      throw new HttpError(
+        401,
+        expired ? 'token_expired' : 'invalid_token',
+        expired ? 'token expired' : 'invalid token',
+        {
+          headers: { 'www-authenticate': `Bearer error="invalid_token"` },
+          cause: error,
+        },
+      );
+    }
+    const role = payload.role;
+    const sub = payload.sub;
+    if (
+      (role !== 'authenticated' && role !== 'service_role') ||
+      typeof sub !== 'string' ||
+      !UUID.test(sub)
+    ) {
+      throw new HttpError(401, 'invalid_token', 'invalid token', {
+        detail: 'the token needs a uuid sub and the role authenticated or service_role',
+        headers: { 'www-authenticate': `Bearer error="invalid_token"` },
+      });
+    }
+    if (requireRole !== undefined && role !== requireRole) {
+      throw new HttpError(403, 'forbidden', 'this endpoint needs the service_role');
+    }
+    c.set('auth', {
+      kind: 'user',
+      userId: sub.toLowerCase(),
+      role,
+      claims: { ...payload, sub: sub.toLowerCase(), role },
+    });
+    await next();
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Compares digests in constant time, so a key cannot be guessed byte by byte from timings. */
+function matchesKey(digests: readonly Buffer[], candidate: string): boolean {
+  const candidateDigest = digest(candidate);
+  let found = false;
+  for (const keyDigest of digests) found = timingSafeEqual(keyDigest, candidateDigest) || found;
+  return found;
+}

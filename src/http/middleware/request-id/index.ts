@@ -1,0 +1,25 @@
+import type { MiddlewareHandler } from 'hono';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface RequestIdOptions {
+  headerName?: string;
+}
+
+/**
+ * Gives every request an id, echoed in the response header and used in logs, problem documents
+ * and telemetry. Unlike hono's request-id middleware it keeps an incoming id only when it is a
+ * UUID, because the id becomes `ai_training_examples.request_id` (a uuid column).
+ */
+export function requestId({
+  headerName = 'x-request-id',
+}: RequestIdOptions = {}): MiddlewareHandler {
+  return async function requestIdMiddleware(c, next) {
+    const incoming = c.req.header(headerName);
+    const id =
+      incoming !== undefined && UUID.test(incoming) ? incoming.toLowerCase() : crypto.randomUUID();
+    c.set('requestId', id);
+    await next();
+    c.header(headerName, id);
+  };
+}

@@ -1,0 +1,17 @@
+import { z } from '@hono/zod-openapi';
+
+/** The problem document every error answers with (RFC 9457 + genloop's `code`). */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('Stable machine-readable error code'),
+    detail: z.string().optional(),
+    errors: z
+      .array(z.object({ field: z.string(), code: z.string(), message: z.string() }))
+      .optional()
+      .describe('Field errors of a 400'),
+    request_id: z.string().optional(),
+  })
+  .openapi('Problem');

@@ -1,0 +1,284 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { ProviderError } from '../../providers/errors.ts';
+import {
+  type ChatRequest,
+  isProviderName,
+  type ProviderName,
+  TEXT_PROVIDERS,
+} from '../../providers/types.ts';
+import { RouteError } from '../../routing/router.ts';
+import { telemetryRows } from '../../routing/telemetry.ts';
+import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
+import type { Services } from '../../services.ts';
+import { HttpError } from '../http-error.ts';
+import { ProblemSchema } from '../problem-schema.ts';
+import { routeErrorToHttp } from '../route-error.ts';
+import { validationHook } from '../validation.ts';
+
+const messageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: z.union([z.string(), z.array(z.record(z.string(), z.unknown())), z.null()]),
+  })
+  .loose();
+
+/** An OpenAI chat completion request; fields genloop does not interpret pass through. */
+const ChatCompletionRequestSchema = z
+  .object({
+    model: z
+      .string()
+      .min(1)
+      .max(200)
+      .describe('"default" routes by config; a configured model or provider/model pins a provider'),
+    messages: z.array(messageSchema).min(1).max(1_000),
+    stream: z.boolean().optional(),
+  })
+  .loose()
+  .openapi('ChatCompletionRequest');
+
+const problem = { 'application/problem+json': { schema: ProblemSchema } };
+
+/**
+ * The OpenAI-compatible gateway: `POST /v1/chat/completions` and `GET /v1/models`. Any OpenAI
+ * SDK pointed at genloop gets routing, fallback and telemetry; responses carry the routing
+ * metadata in headers (`x-request-id`, `x-genloop-*`, `server-timing`).
+ */
+export function chatCompletionRoutes(services: Services) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/chat/completions',
+      tags: ['gateway'],
+      summary: 'OpenAI-compatible chat completions (JSON or SSE), routed and recorded',
+      security: [{ bearerAuth: [] }],
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: ChatCompletionRequestSchema } },
+        },
+      },
+      responses: {
+        200: {
+          description: 'The completion, or an SSE stream of chunks when stream is true',
+          content: {
+            'application/json': { schema: z.record(z.string(), z.unknown()) },
+            'text/event-stream': { schema: z.string() },
+          },
+        },
+        400: { description: 'Malformed request or unknown model', content: problem },
+        401: { description: 'Missing or invalid token / API key', content: problem },
+        502: { description: 'Every provider failed', content: problem },
+        503: { description: 'No provider enabled', content: problem },
+      },
+    }),
+    // biome-ignore lint/suspicious/noExplicitAny: the handler answers JSON or an SSE stream.
+    (async (c: Context) => {
+      const body = c.req.valid('json' as never) as z.infer<typeof ChatCompletionRequestSchema>;
+      const started = performance.now();
+      const pinned = await resolveModel(services, body.model);
+      const {
+        stream,
+        stream_options: _ignored,
+        ...rest
+      } = body as Record<string, unknown> & { stream?: boolean };
+      const request = {
+        requestId: c.get('requestId'),
+        requestedProvider: pinned.provider,
+        simulate: c.req.header('x-genloop-simulate'),
+        signal: c.req.raw.signal,
+        build: (config: ProviderConfig): ChatRequest =>
+          ({ ...rest, model: pinned.model ?? config.model ?? body.model }) as ChatRequest,
+      };
+      const auth = c.get('auth');
+      const userId = auth.kind === 'user' ? auth.userId : null;
+      const telemetryBase = {
+        recipe: 'gateway' as const,
+        userId,
+        prompt: lastUserText(body.messages),
+        input: body,
+      };
+      try {
+        if (stream) return await streamCompletion(c, services, request, telemetryBase, started);
+        const routed = await services.router.route(request);
+        services.telemetry.record(
+          telemetryRows({
+            ...telemetryBase,
+            metadata: routed.metadata,
+            attempts: routed.attempts,
+            status: 'succeeded',
+            output: { content: routed.result.content },
+            usage: routed.result.usage,
+          }),
+        );
+        setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.latencyMs);
+        return c.json(routed.result.completion, 200);
+      } catch (error) {
+        if (error instanceof RouteError) {
+          if (error.attempts.length > 0) {
+            services.telemetry.record(
+              telemetryRows({
+                ...telemetryBase,
+                metadata: error.metadata,
+                attempts: error.attempts,
+                status: 'failed',
+                error: {
+                  code: error.code,
+                  message: error.message,
+                  last: error.lastError?.toJSON() ?? null,
+                },
+              }),
+            );
+          }
+          throw routeErrorToHttp(error);
+        }
+        throw error;
+      }
+    }) as never,
+  );
+
+  app.get('/v1/models', async (c) => {
+    const configs = await services.router.servableConfigs();
+    const created = Math.floor(Date.now() / 1000);
+    const models = new Map<string, string>([['default', 'genloop']]);
+    for (const config of configs) {
+      for (const model of configuredModels(config)) models.set(model, config.provider);
+    }
+    return c.json({
+      object: 'list',
+      data: [...models].map(([id, owner]) => ({ id, object: 'model', created, owned_by: owner })),
+    });
+  });
+
+  return app;
+}
+
+type StreamRequest = Parameters<Services['router']['routeStream']>[0];
+
+async function streamCompletion(
+  c: Context,
+  services: Services,
+  request: StreamRequest,
+  telemetryBase: {
+    recipe: 'gateway';
+    userId: string | null;
+    prompt: string | null;
+    input: unknown;
+  },
+  started: number,
+): Promise<Response> {
+  // Failures before the first chunk fall back inside routeStream and surface as RouteError.
+  const routed = await services.router.routeStream(request);
+  setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.ttfbMs ?? undefined);
+  return streamSSE(c, async (sse) => {
+    let content = '';
+    let failure: ProviderError | undefined;
+    try {
+      for await (const chunk of routed.chunks) {
+        content += chunk.choices[0]?.delta?.content ?? '';
+        await sse.writeSSE({ data: JSON.stringify(chunk) });
+      }
+    } catch (error) {
+      failure =
+        error instanceof ProviderError
+          ? error
+          : new ProviderError({
+              provider: routed.config.provider,
+              message: error instanceof Error ? error.message : String(error),
+              errorClass: 'stream_cut',
+              retryable: false,
+            });
+      // The client already has bytes: end the stream with an explicit error, no silent cut.
+      await sse.writeSSE({
+        data: JSON.stringify({
+          error: {
+            message: `stream interrupted: ${failure.errorClass}`,
+            type: 'stream_error',
+            code: failure.errorClass,
+          },
+        }),
+      });
+    }
+    if (!failure) await sse.writeSSE({ data: '[DONE]' });
+    const metadata = {
+      ...routed.metadata,
+      latencyMs: Math.max(0, Math.round(performance.now() - started)),
+    };
+    services.telemetry.record(
+      telemetryRows({
+        ...telemetryBase,
+        metadata,
+        attempts: routed.attempts,
+        status: failure ? 'failed' : 'succeeded',
+        output: { content },
+        usage: routed.stream.usage(),
+        ...(failure ? { error: { code: 'stream_interrupted', last: failure.toJSON() } } : {}),
+      }),
+    );
+  });
+}
+
+/**
+ * `default` routes by config; `provider/model` pins a provider and a model; a model named in a
+ * config row (`model`, or `metadata.models`) pins that row's provider. Anything else is a 400.
+ */
+async function resolveModel(
+  services: Services,
+  model: string,
+): Promise<{ provider?: ProviderName; model?: string }> {
+  if (model === 'default') return {};
+  const slash = model.indexOf('/');
+  if (slash > 0) {
+    const provider = model.slice(0, slash);
+    if (isProviderName(provider) && TEXT_PROVIDERS.includes(provider)) {
+      return { provider, model: model.slice(slash + 1) };
+    }
+  }
+  const configs = await services.router.servableConfigs();
+  const owner = configs.find((config) => configuredModels(config).includes(model));
+  if (owner) return { provider: owner.provider, model };
+  throw new HttpError(400, 'unknown_model', 'unknown model', {
+    detail: `model "${model}" is not configured; use "default", "<provider>/<model>", or one of GET /v1/models`,
+    errors: [{ field: 'body.model', code: 'unknown_model', message: 'not a configured model' }],
+  });
+}
+
+function configuredModels(config: ProviderConfig): string[] {
+  const extra = Array.isArray(config.metadata.models)
+    ? config.metadata.models.filter((m) => typeof m === 'string')
+    : [];
+  return [...(config.model ? [config.model] : []), ...(extra as string[])];
+}
+
+function setMetadataHeaders(
+  c: Context,
+  metadata: RouteMetadata,
+  started: number,
+  providerMs: number | undefined,
+): void {
+  c.header('x-genloop-selected-provider', metadata.selectedProvider ?? '');
+  c.header('x-genloop-route-strategy', metadata.routeStrategy);
+  c.header('x-genloop-fallback-used', String(metadata.fallbackUsed));
+  c.header('x-genloop-prompt-template-version', metadata.promptTemplateVersion);
+  const total = performance.now() - started;
+  const provider = providerMs ?? 0;
+  c.header(
+    'server-timing',
+    `provider;dur=${provider.toFixed(1)}, gateway;dur=${Math.max(0, total - provider).toFixed(1)}, total;dur=${total.toFixed(1)}`,
+  );
+}
+
+function lastUserText(messages: Array<{ role: string; content: unknown }>): string | null {
+  const last = [...messages].reverse().find((message) => message.role === 'user');
+  if (!last) return null;
+  if (typeof last.content === 'string') return last.content;
+  if (Array.isArray(last.content)) {
+    return last.content
+      .map((part) => (typeof part === 'object' && part && 'text' in part ? String(part.text) : ''))
+      .join('');
+  }
+  return null;
+}

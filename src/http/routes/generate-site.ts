@@ -1,0 +1,118 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { siteBriefSchema } from '../../recipes/site/brief.ts';
+import { generateSite } from '../../recipes/site/recipe.ts';
+import { siteSchema } from '../../recipes/site/schema.ts';
+import type { Services } from '../../services.ts';
+import { ProblemSchema } from '../problem-schema.ts';
+import { RouteError, routeErrorToHttp } from '../route-error.ts';
+import { validationHook } from '../validation.ts';
+
+const providerName = z.enum(['openai', 'custom', 'openrouter', 'replicate']);
+
+const SiteResponseSchema = z
+  .object({
+    site: siteSchema,
+    operations: z
+      .array(z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('Patch mode: the JSON Patch applied'),
+    requestId: z.string().uuid(),
+    routeStrategy: z.enum(['single_provider', 'weighted', 'fallback']),
+    promptTemplateVersion: z.string(),
+    selectedProvider: providerName,
+    fallbackUsed: z.boolean(),
+    latencyMs: z.number().int().nonnegative(),
+    requestedProvider: providerName.nullable(),
+    fallbackProvider: providerName.nullable(),
+    model: z.string().nullable(),
+    usage: z.object({
+      inputTokens: z.number().int().nullable(),
+      outputTokens: z.number().int().nullable(),
+      costUsd: z.number().nullable(),
+    }),
+  })
+  .openapi('GeneratedSite');
+
+const problem = { 'application/problem+json': { schema: ProblemSchema } };
+
+/** `POST /functions/v1/generate-site`: the site builder's edge function (seed 000). */
+export function generateSiteRoutes(services: Services) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/functions/v1/generate-site',
+      tags: ['site'],
+      summary: 'Generate a site (or patch one) and return it with the routing metadata',
+      security: [{ bearerAuth: [] }],
+      request: {
+        body: { required: true, content: { 'application/json': { schema: siteBriefSchema } } },
+      },
+      responses: {
+        200: {
+          description: 'The site and its metadata',
+          content: { 'application/json': { schema: SiteResponseSchema } },
+        },
+        400: { description: 'Invalid brief', content: problem },
+        401: { description: 'Missing or invalid token', content: problem },
+        422: {
+          description: 'Requested provider not enabled, or the request was refused',
+          content: problem,
+        },
+        502: { description: 'Every provider failed', content: problem },
+        503: { description: 'No provider enabled', content: problem },
+        504: { description: 'The last provider timed out', content: problem },
+      },
+    }),
+    async (c) => {
+      const brief = c.req.valid('json');
+      try {
+        const generation = await generateSite(
+          {
+            router: services.router,
+            telemetry: services.telemetry,
+            db: services.db,
+            logger: c.get('logger'),
+            cacheTtlMs: services.config.responseCacheTtlMs,
+            environment: services.config.environment,
+          },
+          {
+            brief,
+            requestId: c.get('requestId'),
+            userId: c.get('auth').userId,
+            simulate: c.req.header('x-genloop-simulate'),
+            signal: c.req.raw.signal,
+          },
+        );
+        const { metadata, usage } = generation;
+        return c.json(
+          {
+            site: generation.site,
+            ...(generation.operations
+              ? { operations: generation.operations as Record<string, unknown>[] }
+              : {}),
+            requestId: metadata.requestId,
+            routeStrategy: metadata.routeStrategy,
+            promptTemplateVersion: metadata.promptTemplateVersion,
+            selectedProvider: metadata.selectedProvider!,
+            fallbackUsed: metadata.fallbackUsed,
+            latencyMs: metadata.latencyMs,
+            requestedProvider: metadata.requestedProvider,
+            fallbackProvider: metadata.fallbackProvider,
+            model: metadata.model,
+            usage: {
+              inputTokens: usage.inputTokens ?? null,
+              outputTokens: usage.outputTokens ?? null,
+              costUsd: usage.costUsd ?? null,
+            },
+          },
+          200,
+        );
+      } catch (error) {
+        if (error instanceof RouteError) throw routeErrorToHttp(error);
+        throw error;
+      }
+    },
+  );
+  return app;
+}

@@ -1,0 +1,63 @@
+import type OpenAI from 'openai';
+
+/** The providers genloop routes between; the names of `ai_provider_configs.provider`. */
+export const PROVIDER_NAMES = ['openai', 'custom', 'openrouter', 'replicate'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** Providers that answer chat completions (replicate serves images and is routed separately). */
+export const TEXT_PROVIDERS: readonly ProviderName[] = ['openai', 'custom', 'openrouter'];
+
+export function isProviderName(value: unknown): value is ProviderName {
+  return typeof value === 'string' && (PROVIDER_NAMES as readonly string[]).includes(value);
+}
+
+/** A chat request in OpenAI's wire format; extra fields pass through to the provider. */
+export type ChatRequest = Omit<
+  OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+  'model' | 'stream'
+> & {
+  model: string;
+};
+
+export type ChatCompletion = OpenAI.Chat.ChatCompletion;
+export type ChatCompletionChunk = OpenAI.Chat.ChatCompletionChunk;
+
+export interface Usage {
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  costUsd: number | undefined;
+}
+
+/** A finished completion, with what telemetry needs pulled out of the provider's answer. */
+export interface ChatResult {
+  completion: ChatCompletion;
+  content: string;
+  usage: Usage;
+  providerRequestId: string | undefined;
+}
+
+/** One call's options: its abort signal (timeout and caller) and headers for the simulator. */
+export interface CallOptions {
+  signal: AbortSignal;
+  /** Extra request headers (the `x-genloop-simulate` fault header, only for simulated providers). */
+  headers?: Record<string, string>;
+}
+
+/** A streamed completion: the chunks in order, then usage if the provider sent it. */
+export interface ChatStream extends AsyncIterable<ChatCompletionChunk> {
+  /** Usage from the final chunk (after iteration ends). */
+  usage(): Usage;
+  providerRequestId: string | undefined;
+}
+
+/**
+ * A text provider: non-streaming and streaming chat completions. Failures are thrown as
+ * {@link ProviderError}; retries and fallback belong to the router, never to the provider.
+ */
+export interface TextProvider {
+  readonly name: ProviderName;
+  /** How it is served: the real API, or the built-in simulator. */
+  readonly servedBy: 'api' | 'simulator';
+  generate(request: ChatRequest, options: CallOptions): Promise<ChatResult>;
+  stream(request: ChatRequest, options: CallOptions): Promise<ChatStream>;
+}

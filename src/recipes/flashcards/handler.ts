@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import type { Queryable } from '../../db/types.ts';
+import type { JobHandler } from '../../jobs/types.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import { RouteError, type Router } from '../../routing/router.ts';
+import { telemetryRows } from '../../routing/telemetry.ts';
+import type { ClaimedJob } from '../../sql/claim-jobs.ts';
+import { flashcardTemplate } from './prompts.ts';
+import { FLASHCARDS_SCHEMA_NAME, type Flashcard, flashcardsOutputSchema } from './schema.ts';
+
+const DEFAULT_MODEL = 'openai/gpt-4o-mini';
+const OUTPUT_JSON_SCHEMA = z.toJSONSchema(flashcardsOutputSchema, { io: 'input' }) as Record<
+  string,
+  unknown
+>;
+
+/**
+ * The worker side of seed 004: calls the router (OpenRouter preferred), normalises the answer to
+ * `{front, back}[]`, and hands the worker the suggestions insert, the job update and the
+ * telemetry row to write in the completing transaction.
+ */
+export function flashcardHandler(deps: { router: Router }): JobHandler {
+  return {
+    async run(job: ClaimedJob, signal: AbortSignal) {
+      const sourceText = job.source_text ?? '';
+      const { version, template } = flashcardTemplate(job.prompt_version);
+      const requestId = job.request_id ?? job.id;
+      const simulate = typeof job.input.simulate === 'string' ? job.input.simulate : undefined;
+      const telemetryBase = {
+        recipe: 'flashcards' as const,
+        userId: job.user_id,
+        generationId: job.id,
+        prompt: sourceText,
+        input: { model: job.model, prompt_version: job.prompt_version },
+      };
+      try {
+        const routed = await deps.router.route<Flashcard[]>({
+          requestId,
+          preferredProvider: 'openrouter',
+          simulate,
+          signal,
+          templateVersion: () => version,
+          build: (config) => ({
+            model: job.model ?? config.model ?? DEFAULT_MODEL,
+            temperature: 0.2,
+            messages: [
+              { role: 'system', content: template.system },
+              { role: 'user', content: template.user(sourceText) },
+            ],
+            response_format: {
+              type: 'json_schema',
+              json_schema: {
+                name: FLASHCARDS_SCHEMA_NAME,
+                schema: OUTPUT_JSON_SCHEMA,
+                strict: false,
+              },
+            },
+          }),
+          accept: (result, config) => normalise(result.content, config.provider),
+        });
+        const { value: cards, metadata, result } = routed;
+        return {
+          result: {
+            status: 'succeeded',
+            output: { cards: cards.length },
+            provider: metadata.selectedProvider,
+            requestId,
+            tokensInput: result.usage.inputTokens ?? null,
+            tokensOutput: result.usage.outputTokens ?? null,
+            costUsd: result.usage.costUsd ?? null,
+            aiMetadata: {
+              model: result.completion.model,
+              provider: metadata.selectedProvider,
+              latency_ms: metadata.latencyMs,
+              provider_request_id: result.providerRequestId ?? null,
+              prompt_version: version,
+              route_strategy: metadata.routeStrategy,
+              fallback_used: metadata.fallbackUsed,
+            },
+          },
+          writeResults: (tx) => insertSuggestions(tx, job, cards),
+          telemetry: telemetryRows({
+            ...telemetryBase,
+            metadata,
+            attempts: routed.attempts,
+            status: 'succeeded',
+            output: { cards },
+            usage: result.usage,
+            schemaValid: true,
+          }),
+        };
+      } catch (error) {
+        if (!(error instanceof RouteError)) throw error;
+        const diagnostic = {
+          code: error.code,
+          message: error.message,
+          request_id: requestId,
+          latency_ms: error.metadata.latencyMs,
+          attempts: error.attempts.map((attempt) => ({
+            provider: attempt.provider,
+            status: attempt.status,
+            error_class: attempt.errorClass,
+            http_status: attempt.httpStatus,
+            latency_ms: attempt.latencyMs,
+            error: attempt.error,
+          })),
+        };
+        return {
+          result: {
+            status: 'failed',
+            error: diagnostic,
+            requestId,
+            provider: error.metadata.selectedProvider,
+            aiMetadata: { prompt_version: version, route_strategy: error.metadata.routeStrategy },
+          },
+          ...(error.attempts.length > 0
+            ? {
+                telemetry: telemetryRows({
+                  ...telemetryBase,
+                  metadata: error.metadata,
+                  attempts: error.attempts,
+                  status: 'failed',
+                  error: diagnostic,
+                  schemaValid: error.lastError?.errorClass === 'invalid_output' ? false : null,
+                }),
+              }
+            : {}),
+        };
+      }
+    },
+  };
+}
+
+/** Parses the model's answer into cards; anything else is an `invalid_output` to fall back on. */
+export function normalise(content: string, provider: ProviderError['provider']): Flashcard[] {
+  const invalid = (message: string) =>
+    new ProviderError({ provider, message, errorClass: 'invalid_output', retryable: false });
+  let json: unknown;
+  try {
+    json = JSON.parse(content);
+  } catch {
+    throw invalid('the answer is not JSON');
+  }
+  const candidate = Array.isArray(json) ? { cards: json } : json;
+  const parsed = flashcardsOutputSchema.safeParse(candidate);
+  if (!parsed.success)
+    throw invalid(`the answer is not a list of cards: ${parsed.error.issues[0]?.message}`);
+  const seen = new Set<string>();
+  return parsed.data.cards.filter((card) => {
+    const key = card.front.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** All suggestions of a generation in one statement; the unique (generation_id, position) keeps it to one set. */
+async function insertSuggestions(
+  tx: Queryable,
+  job: ClaimedJob,
+  cards: Flashcard[],
+): Promise<void> {
+  await tx.query(
+    `insert into public.ai_suggestions (generation_id, user_id, position, front, back, status)
+     select $1, $2, position, front, back, 'proposed'
+       from unnest($3::text[], $4::text[]) with ordinality as card(front, back, position)`,
+    [job.id, job.user_id, cards.map((card) => card.front), cards.map((card) => card.back)],
+  );
+}

@@ -1,0 +1,73 @@
+import type { Db } from '../../db/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+
+/** NOTIFY channel on which a webhook tells the worker holding a job that its prediction ended. */
+export const PREDICTIONS_CHANNEL = 'genloop_predictions';
+
+/**
+ * Wake-ups for workers waiting on predictions. A webhook (or a status refresh) that finds the
+ * job held by a live worker calls {@link notify}: waiters in this process wake at once, and
+ * `pg_notify` reaches waiters in other replicas. A lost notification only delays: the waiting
+ * worker polls anyway.
+ */
+export class PredictionSignals {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger?: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unlisten = await this.db.listen(PREDICTIONS_CHANNEL, (payload) => this.wake(payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = undefined;
+  }
+
+  /** Resolves when `predictionId` is signalled or after `timeoutMs`; rejects when `signal` aborts. */
+  wait(predictionId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const set = this.waiters.get(predictionId) ?? new Set();
+      this.waiters.set(predictionId, set);
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        set.delete(release);
+        if (set.size === 0 && this.waiters.get(predictionId) === set) {
+          this.waiters.delete(predictionId);
+        }
+      };
+      const release = () => {
+        finish();
+        resolve();
+      };
+      const onAbort = () => {
+        finish();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(release, timeoutMs);
+      set.add(release);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Wakes the waiters of a prediction here and in every other replica. */
+  async notify(predictionId: string): Promise<void> {
+    this.wake(predictionId);
+    await this.db
+      .query('select pg_notify($1, $2)', [PREDICTIONS_CHANNEL, predictionId])
+      .catch((error) => this.logger?.warn({ err: error }, 'prediction notify failed'));
+  }
+
+  private wake(predictionId: string): void {
+    for (const release of [...(this.waiters.get(predictionId) ?? [])]) release();
+  }
+}

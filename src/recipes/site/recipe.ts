@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../../db/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import type { ChatRequest, ChatResult, Usage } from '../../providers/types.ts';
+import {
+  type RouteError,
+  RouteError as RouteErrorClass,
+  type Router,
+} from '../../routing/router.ts';
+import { type TelemetryWriter, telemetryRows } from '../../routing/telemetry.ts';
+import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
+import {
+  type CachedResponse,
+  readCachedResponse,
+  writeCachedResponse,
+} from '../../sql/response-cache.ts';
+import type { SiteBrief } from './brief.ts';
+import { applySitePatch, SITE_PATCH_SCHEMA_NAME, sitePatchSchema } from './patch.ts';
+import { siteTemplate } from './prompts.ts';
+import { SITE_SCHEMA_NAME, type Site, siteSchema } from './schema.ts';
+
+const DEFAULT_MODEL = 'gpt-4o-mini';
+const SITE_JSON_SCHEMA = z.toJSONSchema(siteSchema, { io: 'input' }) as Record<string, unknown>;
+const PATCH_JSON_SCHEMA = z.toJSONSchema(sitePatchSchema, { io: 'input' }) as Record<
+  string,
+  unknown
+>;
+
+export interface SiteGeneration {
+  site: Site;
+  /** Patch mode: the operations that were applied. */
+  operations?: unknown[];
+  metadata: RouteMetadata;
+  usage: Usage;
+}
+
+export interface GenerateSiteInput {
+  brief: SiteBrief;
+  requestId: string;
+  userId: string;
+  simulate?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What the generate-site flow needs from the runtime. */
+export interface SiteDependencies {
+  router: Router;
+  telemetry: TelemetryWriter;
+  db: Db;
+  logger: Logger;
+  /** Identical create briefs within this TTL are answered from `ai_response_cache` (0: off). */
+  cacheTtlMs: number;
+  environment: string;
+}
+
+/**
+ * The generate-site flow of seed 000: builds the prompt from the provider's template version,
+ * routes it, validates the site (or applies the patch), and records one telemetry row with the
+ * runtime fields, whatever the outcome. Throws the router's RouteError when nothing served.
+ */
+export async function generateSite(
+  deps: SiteDependencies,
+  input: GenerateSiteInput,
+): Promise<SiteGeneration> {
+  const { brief } = input;
+  const patchMode = brief.mode === 'patch';
+  const started = performance.now();
+  const cacheKey =
+    !patchMode && deps.cacheTtlMs > 0 ? cacheKeyOf(deps.environment, brief) : undefined;
+  if (cacheKey) {
+    const cached = await readCachedResponse(deps.db, cacheKey).catch((error) => {
+      deps.logger.warn({ err: error }, 'response cache read failed');
+      return undefined;
+    });
+    const site = cached ? siteSchema.safeParse(cached.response.value) : undefined;
+    if (cached && site?.success) return servedFromCache(deps, input, cached, site.data, started);
+  }
+  let patchFailure: string | undefined;
+  const telemetryBase = {
+    recipe: 'site' as const,
+    userId: input.userId,
+    prompt: brief.prompt,
+    input: brief,
+  };
+  try {
+    const routed = await deps.router.route({
+      requestId: input.requestId,
+      requestedProvider: brief.provider,
+      simulate: input.simulate,
+      signal: input.signal,
+      build: (config) => buildRequest(brief, config),
+      templateVersion: (config) => siteTemplate(config.promptTemplateVersion).version,
+      accept: (result, config) => {
+        const outcome = acceptOutput(brief, result, config);
+        if (!outcome.ok) {
+          if (patchMode) patchFailure = outcome.reason;
+          throw new ProviderError({
+            provider: config.provider,
+            message: outcome.reason,
+            errorClass: 'invalid_output',
+            retryable: false,
+          });
+        }
+        return outcome;
+      },
+    });
+    const { value, metadata, result, attempts } = routed;
+    if (cacheKey && metadata.selectedProvider) {
+      void writeCachedResponse(deps.db, {
+        key: cacheKey,
+        recipe: 'site',
+        provider: metadata.selectedProvider,
+        model: metadata.model,
+        response: {
+          value: value.site,
+          promptTemplateVersion: metadata.promptTemplateVersion,
+          routeStrategy: metadata.routeStrategy,
+        },
+        ttlMs: deps.cacheTtlMs,
+      }).catch((error) => deps.logger.warn({ err: error }, 'response cache write failed'));
+    }
+    deps.telemetry.record(
+      telemetryRows({
+        ...telemetryBase,
+        metadata,
+        attempts,
+        status: 'succeeded',
+        output: patchMode ? { site: value.site, operations: value.operations } : value.site,
+        usage: result.usage,
+        schemaValid: true,
+        patchApplySuccess: patchMode ? true : null,
+      }),
+    );
+    return {
+      site: value.site,
+      ...(patchMode ? { operations: value.operations } : {}),
+      metadata,
+      usage: result.usage,
+    };
+  } catch (error) {
+    if (error instanceof RouteErrorClass && error.attempts.length > 0) {
+      recordFailure(deps, telemetryBase, error, patchMode, patchFailure);
+    }
+    throw error;
+  }
+}
+
+/** Answers from the cache: no provider call, a telemetry row with source 'generation_cached'. */
+function servedFromCache(
+  deps: SiteDependencies,
+  input: GenerateSiteInput,
+  cached: CachedResponse,
+  site: Site,
+  started: number,
+): SiteGeneration {
+  const metadata: RouteMetadata = {
+    requestId: input.requestId,
+    routeStrategy: cached.response.routeStrategy as RouteMetadata['routeStrategy'],
+    requestedProvider: input.brief.provider ?? null,
+    selectedProvider: cached.provider as RouteMetadata['selectedProvider'],
+    fallbackProvider: null,
+    fallbackUsed: false,
+    latencyMs: Math.max(0, Math.round(performance.now() - started)),
+    promptTemplateVersion: cached.response.promptTemplateVersion,
+    model: cached.model,
+  };
+  deps.telemetry.record(
+    telemetryRows({
+      recipe: 'site',
+      userId: input.userId,
+      prompt: input.brief.prompt,
+      input: input.brief,
+      source: 'generation_cached',
+      metadata,
+      attempts: [],
+      status: 'succeeded',
+      output: site,
+      schemaValid: true,
+    }),
+  );
+  return {
+    site,
+    metadata,
+    usage: { inputTokens: undefined, outputTokens: undefined, costUsd: undefined },
+  };
+}
+
+function cacheKeyOf(environment: string, brief: SiteBrief): string {
+  const { prompt, provider, business_name, audience, tone, sections, language } = brief;
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        environment,
+        prompt,
+        provider,
+        business_name,
+        audience,
+        tone,
+        sections,
+        language,
+      }),
+    )
+    .digest('hex');
+}
+
+function recordFailure(
+  deps: SiteDependencies,
+  base: { recipe: 'site'; userId: string; prompt: string; input: SiteBrief },
+  error: RouteError,
+  patchMode: boolean,
+  patchFailure: string | undefined,
+): void {
+  const invalidOutput = error.lastError?.errorClass === 'invalid_output';
+  deps.telemetry.record(
+    telemetryRows({
+      ...base,
+      metadata: error.metadata,
+      attempts: error.attempts,
+      status: 'failed',
+      error: { code: error.code, message: error.message, last: error.lastError?.toJSON() ?? null },
+      schemaValid: invalidOutput && !patchMode ? false : null,
+      patchApplySuccess: patchMode && patchFailure !== undefined ? false : null,
+    }),
+  );
+}
+
+function buildRequest(brief: SiteBrief, config: ProviderConfig): ChatRequest {
+  const { template } = siteTemplate(config.promptTemplateVersion);
+  const patchMode = brief.mode === 'patch' && brief.site !== undefined;
+  return {
+    model: config.model ?? DEFAULT_MODEL,
+    temperature: 0.4,
+    messages: [
+      { role: 'system', content: template.system },
+      {
+        role: 'user',
+        content: patchMode ? template.patch(brief, brief.site!) : template.create(brief),
+      },
+    ],
+    response_format: {
+      type: 'json_schema',
+      json_schema: patchMode
+        ? { name: SITE_PATCH_SCHEMA_NAME, schema: PATCH_JSON_SCHEMA, strict: false }
+        : { name: SITE_SCHEMA_NAME, schema: SITE_JSON_SCHEMA, strict: false },
+    },
+  };
+}
+
+type Accepted = { ok: true; site: Site; operations?: unknown[] } | { ok: false; reason: string };
+
+function acceptOutput(brief: SiteBrief, result: ChatResult, config: ProviderConfig): Accepted {
+  let json: unknown;
+  try {
+    json = JSON.parse(result.content);
+  } catch {
+    return { ok: false, reason: `${config.provider} returned text that is not JSON` };
+  }
+  if (brief.mode === 'patch' && brief.site !== undefined) {
+    const operations = (json as { operations?: unknown } | null)?.operations;
+    const outcome = applySitePatch(brief.site, operations);
+    return outcome.ok ? { ok: true, site: outcome.site, operations: outcome.operations } : outcome;
+  }
+  const parsed = siteSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      reason: `site fails the schema at ${issue?.path.join('.') || 'root'}: ${issue?.message}`,
+    };
+  }
+  return { ok: true, site: parsed.data };
+}

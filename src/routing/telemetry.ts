@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { DbError } from '../db/errors.ts';
+import type { Db, Queryable } from '../db/types.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import {
+  insertProviderAttempts,
+  insertTrainingExamples,
+  type ProviderAttemptRow,
+  type TrainingExampleRow,
+} from '../sql/insert-telemetry.ts';
+import type { AttemptRecord, RouteMetadata } from './types.ts';
+
+/** What one generation contributes to telemetry: its training row and its attempts. */
+export interface GenerationTelemetry {
+  example: TrainingExampleRow;
+  attempts: ProviderAttemptRow[];
+}
+
+export interface GenerationFacts {
+  metadata: RouteMetadata;
+  attempts: readonly AttemptRecord[];
+  recipe: TrainingExampleRow['recipe'];
+  status: TrainingExampleRow['status'];
+  userId: string | null;
+  generationId?: string | null;
+  source?: TrainingExampleRow['source'];
+  prompt?: string | null;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  usage?: {
+    inputTokens?: number | undefined;
+    outputTokens?: number | undefined;
+    costUsd?: number | undefined;
+  };
+  schemaValid?: boolean | null;
+  patchApplySuccess?: boolean | null;
+  safetyCompliant?: boolean | null;
+}
+
+/** Builds the rows for one generation; the seed 000 fields come straight from the metadata. */
+export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
+  const { metadata } = facts;
+  const generationId = facts.generationId ?? null;
+  return {
+    example: {
+      id: randomUUID(),
+      user_id: facts.userId,
+      source: facts.source ?? 'generation',
+      recipe: facts.recipe,
+      generation_id: generationId,
+      status: facts.status,
+      prompt: facts.prompt ?? null,
+      input: facts.input ?? null,
+      output: facts.output ?? null,
+      model: metadata.model,
+      request_id: metadata.requestId,
+      requested_provider: metadata.requestedProvider,
+      selected_provider: metadata.selectedProvider,
+      route_strategy: metadata.routeStrategy,
+      fallback_provider: metadata.fallbackProvider,
+      fallback_used: metadata.fallbackUsed,
+      latency_ms: metadata.latencyMs,
+      prompt_template_version: metadata.promptTemplateVersion,
+      error: facts.error ?? null,
+      tokens_input: facts.usage?.inputTokens ?? null,
+      tokens_output: facts.usage?.outputTokens ?? null,
+      cost_usd: facts.usage?.costUsd ?? null,
+      schema_valid: facts.schemaValid ?? null,
+      patch_apply_success: facts.patchApplySuccess ?? null,
+      safety_compliant: facts.safetyCompliant ?? null,
+      created_at: new Date().toISOString(),
+    },
+    attempts: facts.attempts.map((attempt) => ({
+      request_id: metadata.requestId,
+      generation_id: generationId,
+      attempt_no: attempt.attemptNo,
+      provider: attempt.provider,
+      model: attempt.model,
+      status: attempt.status,
+      error_class: attempt.errorClass,
+      http_status: attempt.httpStatus,
+      latency_ms: attempt.latencyMs,
+      ttfb_ms: attempt.ttfbMs,
+      retry_after_ms: attempt.retryAfterMs,
+      error: attempt.error,
+      created_at: attempt.createdAt.toISOString(),
+    })),
+  };
+}
+
+/** Writes the rows of generations now, inside the caller's transaction (jobs complete this way). */
+export async function writeTelemetry(
+  db: Queryable,
+  items: readonly GenerationTelemetry[],
+): Promise<void> {
+  await insertProviderAttempts(
+    db,
+    items.flatMap((item) => item.attempts),
+  );
+  // Last: its trigger locks the shared rollup rows, which concurrent writers then wait on
+  // until this transaction commits; nothing else should happen while they are held.
+  await insertTrainingExamples(
+    db,
+    items.map((item) => item.example),
+  );
+}
+
+export interface TelemetryWriterOptions {
+  flushIntervalMs?: number;
+  maxBatch?: number;
+  /** Above this many buffered generations the oldest are dropped (and counted) rather than OOM. */
+  maxBuffered?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/**
+ * Buffers telemetry of synchronous generations and writes it in batches, off the request path.
+ * A failed flush keeps the rows and retries; a write failure never fails a generation. `close()`
+ * flushes everything (graceful shutdown).
+ */
+export class TelemetryWriter {
+  private buffer: GenerationTelemetry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  private closed = false;
+  /** Rows given up on because the buffer overflowed while the database was unavailable. */
+  dropped = 0;
+  written = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: TelemetryWriterOptions = {},
+  ) {}
+
+  record(item: GenerationTelemetry): void {
+    this.options.metrics?.recordGeneration(item);
+    this.buffer.push(item);
+    const max = this.options.maxBuffered ?? 50_000;
+    if (this.buffer.length > max) {
+      const excess = this.buffer.length - max;
+      this.buffer.splice(0, excess);
+      this.dropped += excess;
+      this.options.logger?.error(
+        { dropped: excess },
+        'telemetry buffer full; dropped the oldest rows',
+      );
+    }
+    if (this.buffer.length >= (this.options.maxBatch ?? 500)) void this.flush();
+    else this.schedule();
+  }
+
+  /** Number of generations waiting to be written. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Writes everything buffered now; concurrent calls share one flush. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length > 0 && !this.closed) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  /** Flushes what is buffered (retrying a few times) and stops the timer. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (let round = 0; round < 5 && (this.buffer.length > 0 || this.flushing); round++) {
+      await this.flush();
+      if (this.buffer.length > 0)
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** round));
+    }
+    if (this.buffer.length > 0) {
+      this.options.logger?.error(
+        { lost: this.buffer.length },
+        'telemetry could not be written before shutdown',
+      );
+    }
+  }
+
+  /** A batch the database rejects for its data is written row by row; bad rows are logged and dropped. */
+  private async writeOneByOne(batch: GenerationTelemetry[]): Promise<void> {
+    for (const item of batch) {
+      try {
+        await this.db.transaction((tx) => writeTelemetry(tx, [item]));
+        this.written++;
+      } catch (error) {
+        this.dropped++;
+        this.options.logger?.error(
+          { err: error, request_id: item.example.request_id },
+          'telemetry row rejected',
+        );
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    const backoff = this.failures === 0 ? 0 : Math.min(5_000, 100 * 2 ** this.failures);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.flush();
+      },
+      (this.options.flushIntervalMs ?? 25) + backoff,
+    );
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    const maxBatch = this.options.maxBatch ?? 500;
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, maxBatch);
+      try {
+        await this.db.transaction((tx) => writeTelemetry(tx, batch));
+        this.buffer.splice(0, batch.length);
+        this.written += batch.length;
+        this.failures = 0;
+      } catch (error) {
+        if (isDataError(error)) {
+          await this.writeOneByOne(batch);
+          this.buffer.splice(0, batch.length);
+          continue;
+        }
+        this.failures++;
+        this.options.logger?.warn(
+          { err: error, pending: this.buffer.length },
+          'telemetry flush failed; will retry',
+        );
+        return;
+      }
+    }
+  }
+}
+
+/** Integrity (23xxx) and data (22xxx) errors: retrying the same rows cannot succeed. */
+function isDataError(error: unknown): boolean {
+  return error instanceof DbError && error.code !== undefined && /^2[23]/.test(error.code);
+}

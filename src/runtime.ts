@@ -1,0 +1,151 @@
+import { assertAuthConfigured } from './config/resolve.ts';
+import type { ResolvedConfig } from './config/schema.ts';
+import { migrate } from './db/migrator.ts';
+import { openDb } from './db/open.ts';
+import type { Db } from './db/types.ts';
+import { type App, createApp } from './http/app.ts';
+import { type RunningServer, startServer } from './http/server.ts';
+import { Worker } from './jobs/worker.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
+import { planServing } from './providers/registry.ts';
+import { flashcardHandler } from './recipes/flashcards/handler.ts';
+import { createInterior, type Interior } from './recipes/interior/index.ts';
+import { createServices, type ServiceOptions, type Services } from './services.ts';
+import { startSimulator } from './simulator/index.ts';
+
+export interface Runtime {
+  config: ResolvedConfig;
+  db: Db;
+  logger: Logger;
+  app: App;
+  server: RunningServer;
+  services: Services;
+  /** The interior-design flow of seed 003 (issue 5). */
+  interior: Interior;
+  /** The job worker, unless the role is `api`. */
+  worker: Worker | undefined;
+  /** The in-process simulator, when any provider is served by it. */
+  simulatorUrl: string | undefined;
+  /** Graceful stop: no new connections, in-flight requests finish, then the database closes. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  migrate?: boolean;
+  /** `api` serves HTTP, `worker` runs jobs (and serves only health), `all` does both. */
+  role?: 'api' | 'worker' | 'all';
+  logger?: Logger;
+  services?: ServiceOptions;
+}
+
+/**
+ * Starts genloop as `genloop serve` does: opens the database, applies pending migrations,
+ * builds the HTTP app and listens. Used by the CLI, the integration tests and the benchmarks.
+ */
+export async function startRuntime(
+  config: ResolvedConfig,
+  options: StartOptions = {},
+): Promise<Runtime> {
+  assertAuthConfigured(config);
+  const logger = options.logger ?? createLogger(config);
+  const db = await openDb(config, {
+    onIdleError: (error) => logger.warn({ err: error }, 'database connection lost; reconnecting'),
+  });
+  let simulator: { url: string; close(): Promise<void> } | undefined;
+  let services: Services | undefined;
+  let interior: Interior | undefined;
+  let worker: Worker | undefined;
+  try {
+    if (options.migrate !== false) {
+      await migrate(db, {
+        onApplied: (migration, ms) =>
+          logger.info({ migration: migration.file, duration_ms: ms }, 'migration applied'),
+      });
+    }
+    const serving = planServing(config);
+    if (serving.some((entry) => entry.servedBy === 'simulator')) {
+      simulator = await startSimulator({
+        host: '127.0.0.1',
+        port: 0,
+        ...(config.providers.replicateWebhookSecret
+          ? { webhookSecret: config.providers.replicateWebhookSecret }
+          : {}),
+        logger,
+      });
+    }
+    for (const entry of serving) {
+      logger.info(
+        { provider: entry.provider, served_by: entry.servedBy },
+        `provider ${entry.provider}: ${entry.servedBy} (${entry.reason})`,
+      );
+    }
+    services = await createServices(config, db, logger, {
+      ...options.services,
+      simulatorUrl: simulator?.url,
+    });
+    // Issue 5: the interior flow (storage, Replicate, webhooks) beside the shared services.
+    interior = createInterior(services, { simulatorUrl: simulator?.url });
+    await interior.start();
+    const role = options.role ?? 'all';
+    const app = createApp({
+      config,
+      db,
+      logger,
+      services,
+      interior,
+      serveGenerations: role !== 'worker',
+    });
+    if (role !== 'api') {
+      worker = new Worker({
+        db,
+        logger,
+        handlers: {
+          flashcards: flashcardHandler({ router: services.router }),
+          interior: interior.handler,
+        },
+        concurrency: config.jobs.concurrency,
+        leaseMs: config.jobs.leaseMs,
+        pollMs: config.jobs.pollMs,
+        runningTimeoutMs: config.jobs.runningTimeoutMs,
+        metrics: services.metrics,
+      });
+      await worker.start();
+      interior.poller.start();
+    }
+    const server = await startServer(app, { host: config.host, port: config.port });
+    let stopping: Promise<void> | undefined;
+    const running = services;
+    const runningSimulator = simulator;
+    const runningWorker = worker;
+    const runningInterior = interior;
+    return {
+      config,
+      db,
+      logger,
+      app,
+      server,
+      services: running,
+      interior: runningInterior,
+      worker: runningWorker,
+      simulatorUrl: runningSimulator?.url,
+      stop() {
+        stopping ??= (async () => {
+          // In-flight requests finish first, then their buffered telemetry is flushed.
+          await Promise.all([server.close(), runningWorker?.stop()]);
+          await runningInterior.close();
+          await running.close();
+          await runningSimulator?.close();
+          await db.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await worker?.stop(0).catch(() => {});
+    await interior?.close().catch(() => {});
+    await services?.close().catch(() => {});
+    await simulator?.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

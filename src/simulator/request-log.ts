@@ -1,0 +1,75 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SimulatedProvider } from './faults.ts';
+
+/** A request the simulator received, kept so tests can assert on what an SDK sent. */
+export interface RecordedRequest {
+  /** Order of arrival since the simulator started (survives `reset()`). */
+  sequence: number;
+  receivedAt: string;
+  provider: SimulatedProvider | undefined;
+  method: string;
+  /** The full path with query string, e.g. `/openai/v1/chat/completions`. */
+  path: string;
+  /** Headers without the transport noise (host, connection, content-length, accept-encoding). */
+  headers: Record<string, string>;
+  /** The parsed JSON body, the raw text when it is not JSON, or undefined when empty. */
+  body: unknown;
+}
+
+const NOISE = new Set(['host', 'connection', 'content-length', 'accept-encoding', 'keep-alive']);
+
+/** A bounded log of received requests: the oldest entries go first once `limit` is reached. */
+export class RequestLog {
+  readonly #limit: number;
+  #entries: RecordedRequest[] = [];
+  #sequence = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(entry: {
+    provider: SimulatedProvider | undefined;
+    method: string;
+    path: string;
+    headers: IncomingHttpHeaders;
+    body: unknown;
+  }): void {
+    this.#sequence += 1;
+    if (this.#limit <= 0) return;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(entry.headers)) {
+      if (value === undefined || NOISE.has(name)) continue;
+      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    this.#entries.push({
+      sequence: this.#sequence,
+      receivedAt: new Date().toISOString(),
+      provider: entry.provider,
+      method: entry.method,
+      path: entry.path,
+      headers,
+      body: entry.body,
+    });
+    if (this.#entries.length > this.#limit)
+      this.#entries.splice(0, this.#entries.length - this.#limit);
+  }
+
+  list(
+    filter: { provider?: SimulatedProvider; method?: string; path?: string | RegExp } = {},
+  ): RecordedRequest[] {
+    return this.#entries.filter(
+      (entry) =>
+        (filter.provider === undefined || entry.provider === filter.provider) &&
+        (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
+        (filter.path === undefined ||
+          (typeof filter.path === 'string'
+            ? entry.path === filter.path
+            : filter.path.test(entry.path))),
+    );
+  }
+
+  clear(): void {
+    this.#entries = [];
+  }
+}

@@ -1,0 +1,100 @@
+import type { Queryable } from '../db/types.ts';
+
+/** One `ai_training_examples` row as genloop writes it (seed 000 fields plus genloop's). */
+export interface TrainingExampleRow {
+  id: string;
+  user_id: string | null;
+  source: 'generation' | 'generation_cached';
+  recipe: 'site' | 'flashcards' | 'interior' | 'gateway';
+  generation_id: string | null;
+  status: 'succeeded' | 'failed';
+  prompt: string | null;
+  input: unknown;
+  output: unknown;
+  model: string | null;
+  request_id: string;
+  requested_provider: string | null;
+  selected_provider: string | null;
+  route_strategy: string;
+  fallback_provider: string | null;
+  fallback_used: boolean;
+  latency_ms: number | null;
+  prompt_template_version: string;
+  error: unknown;
+  tokens_input: number | null;
+  tokens_output: number | null;
+  cost_usd: number | null;
+  schema_valid: boolean | null;
+  patch_apply_success: boolean | null;
+  safety_compliant: boolean | null;
+  created_at: string;
+}
+
+/** One `ai_provider_attempts` row. */
+export interface ProviderAttemptRow {
+  request_id: string;
+  generation_id: string | null;
+  attempt_no: number;
+  provider: string;
+  model: string | null;
+  status: string;
+  error_class: string | null;
+  http_status: number | null;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  retry_after_ms: number | null;
+  error: unknown;
+  created_at: string;
+}
+
+/**
+ * Inserts many training rows in one statement (one jsonb parameter expanded server-side).
+ * `on conflict do nothing` on the primary key makes a retried flush harmless.
+ */
+export async function insertTrainingExamples(
+  db: Queryable,
+  rows: readonly TrainingExampleRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into public.ai_training_examples
+       (id, user_id, source, recipe, generation_id, status, prompt, input, output, model, request_id,
+        requested_provider, selected_provider, route_strategy, fallback_provider, fallback_used,
+        latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
+        schema_valid, patch_apply_success, safety_compliant, created_at)
+     select id, user_id, source, recipe, generation_id, status, prompt, input, output, model, request_id,
+            requested_provider, selected_provider, route_strategy, fallback_provider, fallback_used,
+            latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
+            schema_valid, patch_apply_success, safety_compliant, created_at
+       from jsonb_to_recordset($1::jsonb) as x(
+         id uuid, user_id uuid, source text, recipe text, generation_id uuid, status text, prompt text,
+         input jsonb, output jsonb, model text, request_id uuid, requested_provider text,
+         selected_provider text, route_strategy text, fallback_provider text, fallback_used boolean,
+         latency_ms integer, prompt_template_version text, error jsonb, tokens_input integer,
+         tokens_output integer, cost_usd numeric, schema_valid boolean, patch_apply_success boolean,
+         safety_compliant boolean, created_at timestamptz)
+     on conflict (id) do nothing`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** Inserts many attempt rows in one statement; a retried flush skips rows already written. */
+export async function insertProviderAttempts(
+  db: Queryable,
+  rows: readonly ProviderAttemptRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into public.ai_provider_attempts
+       (request_id, generation_id, attempt_no, provider, model, status, error_class, http_status,
+        latency_ms, ttfb_ms, retry_after_ms, error, created_at)
+     select request_id, generation_id, attempt_no, provider, model, status, error_class, http_status,
+            latency_ms, ttfb_ms, retry_after_ms, error, created_at
+       from jsonb_to_recordset($1::jsonb) as x(
+         request_id uuid, generation_id uuid, attempt_no integer, provider text, model text,
+         status text, error_class text, http_status integer, latency_ms integer, ttfb_ms integer,
+         retry_after_ms integer, error jsonb, created_at timestamptz)
+     on conflict (request_id, attempt_no) do nothing`,
+    [JSON.stringify(rows)],
+  );
+}

@@ -1,0 +1,79 @@
+import type { Queryable } from '../db/types.ts';
+
+/**
+ * The usage ledger: a reservation (-1) at submit; then exactly one final entry per generation —
+ * `settle` (0) on success or `refund` (+1) otherwise — because both use the idempotency key
+ * `final:<generation_id>`. Remaining = allowance + sum(amount) over the month.
+ */
+export async function remainingGenerations(
+  db: Queryable,
+  userId: string,
+  allowance: number,
+): Promise<{ used: number; remaining: number }> {
+  const { rows } = await db.query<{ balance: number }>(
+    `select coalesce(sum(amount), 0)::int as balance
+       from public.usage_ledger
+      where user_id = $1 and period = date_trunc('month', timezone('utc', now()))::date`,
+    [userId],
+  );
+  const balance = rows[0]?.balance ?? 0;
+  return { used: Math.max(0, -balance), remaining: allowance + balance };
+}
+
+/** Takes one unit for a generation (once: keyed `reserve:<id>`). */
+export async function reserveGeneration(
+  db: Queryable,
+  userId: string,
+  generationId: string,
+): Promise<void> {
+  await db.query(
+    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
+     values ($1::uuid, $2::uuid, 'reserve', -1, 'reserve:' || $2::uuid::text)
+     on conflict (idempotency_key) do nothing`,
+    [userId, generationId],
+  );
+}
+
+/**
+ * Ends a reservation: `settle` keeps the unit spent, `refund` gives it back. Only the first call
+ * per generation has an effect; returns whether this call was it.
+ */
+export async function finalizeGeneration(
+  db: Queryable,
+  input: { userId: string; generationId: string; outcome: 'settle' | 'refund'; reason?: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
+     select $1::uuid, $2::uuid, $3::text, case when $3::text = 'refund' then 1 else 0 end, 'final:' || $2::uuid::text,
+            jsonb_build_object('reason', $4::text)
+      where exists (
+        select 1 from public.usage_ledger where idempotency_key = 'reserve:' || $2::uuid::text
+      )
+     on conflict (idempotency_key) do nothing`,
+    [input.userId, input.generationId, input.outcome, input.reason ?? null],
+  );
+  return rowCount > 0;
+}
+
+/**
+ * Charges a generation that succeeded after it had timed out and been refunded (a late
+ * webhook or poll still completes the job, RELIABILITY 12): one `adjust` of -1, once (keyed
+ * `late:<generation_id>`), and only when the refund it balances exists. Net usage of such a
+ * job is then one unit, like any other success. Returns whether this call charged.
+ */
+export async function debitLateSuccess(
+  db: Queryable,
+  input: { userId: string; generationId: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
+     select $1, $2, 'adjust', -1, 'late:' || $2::text, jsonb_build_object('reason', 'late_success')
+      where exists (
+        select 1 from public.usage_ledger
+         where idempotency_key = 'final:' || $2::text and kind = 'refund'
+      )
+     on conflict (idempotency_key) do nothing`,
+    [input.userId, input.generationId],
+  );
+  return rowCount > 0;
+}

@@ -1,0 +1,119 @@
+import OpenAI from 'openai';
+import { expect, it } from 'vitest';
+import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
+
+const API_KEY = 'gl_test_key_that_is_long_enough_0123456789';
+
+async function client(stack: Stack, apiKey?: string, headers: Record<string, string> = {}) {
+  const server = await stack.listen();
+  return new OpenAI({
+    baseURL: `${server.url}/v1`,
+    apiKey: apiKey ?? (await stack.token()),
+    maxRetries: 0,
+    defaultHeaders: headers,
+  });
+}
+
+describeEachStack(
+  'the official openai client against /v1/chat/completions',
+  (use) => {
+    it('JSON completion with the routing headers and one telemetry row', async () => {
+      const stack = use();
+      const openai = await client(stack);
+      const { data, response } = await openai.chat.completions
+        .create({ model: 'default', messages: [{ role: 'user', content: 'Name three Australian birds' }] })
+        .withResponse();
+      expect(data.choices[0]?.message.content?.length).toBeGreaterThan(0);
+      expect(data.usage?.total_tokens).toBeGreaterThan(0);
+      expect(response.headers.get('x-genloop-selected-provider')).toBe('openai');
+      expect(response.headers.get('x-genloop-route-strategy')).toBe('fallback');
+      expect(response.headers.get('x-genloop-fallback-used')).toBe('false');
+      expect(response.headers.get('server-timing')).toMatch(/provider;dur=/);
+      const requestId = response.headers.get('x-request-id')!;
+      const row = await eventually(async () => {
+        await stack.services.telemetry.flush();
+        return (await stack.database.db.query('select * from ai_training_examples where request_id = $1', [requestId])).rows[0];
+      });
+      expect(row).toMatchObject({ recipe: 'gateway', status: 'succeeded', selected_provider: 'openai' });
+    });
+
+    it('streaming, including the final usage chunk', async () => {
+      const openai = await client(use());
+      const stream = await openai.chat.completions.create({
+        model: 'default',
+        stream: true,
+        messages: [{ role: 'user', content: 'Write a haiku about Hobart' }],
+      });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text.length).toBeGreaterThan(0);
+    });
+
+    it('streaming falls back before the first byte', async () => {
+      const stack = use();
+      const openai = await client(stack, undefined, { 'x-genloop-simulate': 'openai=error:503' });
+      const { data: stream, response } = await openai.chat.completions
+        .create({ model: 'default', stream: true, messages: [{ role: 'user', content: 'hello' }] })
+        .withResponse();
+      expect(response.headers.get('x-genloop-selected-provider')).toBe('custom');
+      expect(response.headers.get('x-genloop-fallback-used')).toBe('true');
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text.length).toBeGreaterThan(0);
+    });
+
+    it('a cut after the first byte ends the stream with an explicit error', async () => {
+      const stack = use();
+      const openai = await client(stack, undefined, { 'x-genloop-simulate': 'openai=stream-cut:2' });
+      const { data: stream, response } = await openai.chat.completions
+        .create({ model: 'default', stream: true, messages: [{ role: 'user', content: 'a long story please' }] })
+        .withResponse();
+      const chunks: unknown[] = [];
+      const failure = await (async () => {
+        for await (const chunk of stream) chunks.push(chunk);
+      })().catch((caught: unknown) => caught);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      const requestId = response.headers.get('x-request-id')!;
+      const row = await eventually(async () => {
+        await stack.services.telemetry.flush();
+        return (await stack.database.db.query('select status, error from ai_training_examples where request_id = $1', [requestId]))
+          .rows[0];
+      });
+      expect(row).toMatchObject({ status: 'failed' });
+    });
+
+    it('an API key works; a wrong one is 401', async () => {
+      const stack = use();
+      const good = await client(stack, API_KEY);
+      const completion = await good.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] });
+      expect(completion.object).toBe('chat.completion');
+      const bad = await client(stack, 'gl_wrong_key_that_is_long_enough_0000000');
+      await expect(bad.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+        status: 401,
+      });
+    });
+
+    it('models: default, provider/model pins, unknown model 400, malformed request 400', async () => {
+      const stack = use();
+      const openai = await client(stack);
+      const models = await openai.models.list();
+      expect(models.data.map((model) => model.id)).toContain('default');
+      const pinned = await openai.chat.completions
+        .create({ model: 'custom/llama-3', messages: [{ role: 'user', content: 'hi' }] })
+        .withResponse();
+      expect(pinned.response.headers.get('x-genloop-selected-provider')).toBe('custom');
+      await expect(
+        openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+      ).rejects.toMatchObject({ status: 400 });
+      const token = await stack.token();
+      const malformed = await stack.app.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'default', messages: [] }),
+      });
+      expect(malformed.status).toBe(400);
+    });
+  },
+  { GENLOOP_API_KEYS: API_KEY },
+);

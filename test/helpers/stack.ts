@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { resolveConfig } from '../../src/config/resolve.ts';
+import type { ResolvedConfig } from '../../src/config/schema.ts';
+import { createApp } from '../../src/http/app.ts';
+import { type RunningServer, startServer } from '../../src/http/server.ts';
+import { Worker } from '../../src/jobs/worker.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { flashcardHandler } from '../../src/recipes/flashcards/handler.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { createTestDatabase, type DriverName, drivers, type TestDatabase } from './db.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+export interface Stack {
+  database: TestDatabase;
+  config: ResolvedConfig;
+  services: Services;
+  app: ReturnType<typeof createApp>;
+  simulator: Awaited<ReturnType<typeof startSimulator>>;
+  /** A bearer token for a user (a fresh one when no id is given). */
+  token(userId?: string, role?: 'authenticated' | 'service_role'): Promise<string>;
+  /** Starts a real HTTP server for SDK clients (once). */
+  listen(): Promise<RunningServer>;
+  /** Starts a job worker in this process. */
+  startWorker(options?: { concurrency?: number; leaseMs?: number; pollMs?: number }): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+/**
+ * genloop assembled as `serve` assembles it, on a test database, with every provider served by
+ * an in-process simulator and backoff shortened so fault tests run quickly.
+ */
+export async function startStack(driver: DriverName, env: Record<string, string> = {}): Promise<Stack> {
+  const database = await createTestDatabase(driver);
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
+  const config = resolveConfig({
+    env: { GENLOOP_JWT_SECRET: TEST_JWT_SECRET, GENLOOP_SIMULATOR: 'on', GENLOOP_LOG_LEVEL: 'silent', ...env },
+  });
+  const logger = createLogger(config);
+  const services = await createServices(config, database.db, logger, {
+    simulatorUrl: simulator.url,
+    router: { backoff: { baseMs: 5, capMs: 20 } },
+    cooldown: { refreshMs: 20 },
+    telemetry: { flushIntervalMs: 5 },
+  });
+  const app = createApp({ config, db: database.db, logger, services });
+  let server: RunningServer | undefined;
+  const workers: Worker[] = [];
+  return {
+    database,
+    config,
+    services,
+    app,
+    simulator,
+    token: (userId = randomUUID(), role = 'authenticated') =>
+      new SignJWT({ role })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userId)
+        .setAudience('authenticated')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+    async listen() {
+      server ??= await startServer(app, { host: '127.0.0.1', port: 0 });
+      return server;
+    },
+    async startWorker(options = {}) {
+      const worker = new Worker({
+        db: database.db,
+        logger,
+        handlers: { flashcards: flashcardHandler({ router: services.router }) },
+        concurrency: options.concurrency ?? 4,
+        leaseMs: options.leaseMs ?? 5_000,
+        pollMs: options.pollMs ?? 100,
+        runningTimeoutMs: 600_000,
+        metrics: services.metrics,
+      });
+      await worker.start();
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.stop(1_000)));
+      await server?.close();
+      await services.close();
+      await simulator.close();
+      await database.dispose();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Declares the suite once per driver, each with its own stack. */
+export function describeEachStack(
+  name: string,
+  body: (use: () => Stack) => void,
+  env: Record<string, string> = {},
+): void {
+  for (const driver of drivers) {
+    describe(`${name} [${driver}]`, () => {
+      let stack: Stack | undefined;
+      beforeAll(async () => {
+        stack = await startStack(driver, env);
+      });
+      afterAll(async () => {
+        await stack?.close();
+      });
+      body(() => {
+        if (!stack) throw new Error('stack not ready');
+        return stack;
+      });
+    });
+  }
+}
