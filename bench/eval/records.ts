@@ -17,7 +17,18 @@ const WORDS = (
   'quality service team friendly fast secure cloud launch growth clients trusted award family ' +
   'kitchen yoga fitness travel adventure photo gallery events music community learn build'
 ).split(' ');
-const COLORS = ['slate', 'gray', 'indigo', 'blue', 'emerald', 'rose', 'amber', 'violet', 'sky', 'teal'];
+const COLORS = [
+  'slate',
+  'gray',
+  'indigo',
+  'blue',
+  'emerald',
+  'rose',
+  'amber',
+  'violet',
+  'sky',
+  'teal',
+];
 const SHADES = ['50', '100', '200', '500', '600', '700', '800', '900'];
 const PROVIDERS = ['openai', 'custom'];
 const STRATEGIES = ['weighted', 'fallback', 'single_provider'];
@@ -46,7 +57,10 @@ function random(seed: number) {
  * style of genloop's own site recipe (HTML sections with Tailwind classes), with neither
  * schema_valid nor safety_compliant given, so both are computed (the expensive path).
  */
-export async function writeRecords(path: string, mix: RecordMix): Promise<{ bytes: number; outputBytes: number }> {
+export async function writeRecords(
+  path: string,
+  mix: RecordMix,
+): Promise<{ bytes: number; outputBytes: number }> {
   const next = random(42);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   const words = (count: number) => Array.from({ length: count }, () => pick(WORDS)).join(' ');

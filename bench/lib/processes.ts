@@ -88,6 +88,7 @@ export async function startChild(options: {
     };
     const onData = (chunk: Buffer) => {
       // Portkey clears the screen and draws a spinner: keep the text, drop escape sequences.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the sequences dropped.
       output += chunk.toString('utf8').replace(/\x1b\[[0-9;]*[a-zA-Z]/g, '');
       if (output.length > 200_000) output = output.slice(-100_000);
       if (settled) return;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { toError } from '../lib/errors.ts';
 import { DbError } from './errors.ts';
 import { quoteIdent } from './ident.ts';
-import type { Db, NotificationHandler, Queryable, QueryResult, Row } from './types.ts';
+import type { Db, NotificationHandler, Queryable, QueryResult } from './types.ts';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;

@@ -1,6 +1,6 @@
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
 import { DbError } from './errors.ts';
-import type { Db, Queryable, QueryResult, Row } from './types.ts';
+import type { Db, Queryable, QueryResult } from './types.ts';
 
 export interface PgliteDriverOptions {
   /** A folder to persist into; in memory when absent (tests). */

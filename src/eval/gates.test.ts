@@ -22,7 +22,10 @@ describe('parseGates', () => {
   });
 
   it.each([
-    [{ schema_valid_min: 0.9 }, /unknown gate "schema_valid_min"; known gates: schema_valid_rate_min/],
+    [
+      { schema_valid_min: 0.9 },
+      /unknown gate "schema_valid_min"; known gates: schema_valid_rate_min/,
+    ],
     [[], /must be a JSON object/],
     [null, /must be a JSON object/],
     [{ fallback_rate_max: '0.1' }, /fallback_rate_max: threshold must be a number/],
@@ -58,11 +61,51 @@ describe('evaluateGates', () => {
       metrics,
     );
     expect(results).toEqual([
-      { name: 'patch_apply_success_min', metric: 'patch_apply_success', kind: 'min', threshold: 0.95, value: 0.9, passed: false, reason: 'patch_apply_success 0.9 < 0.95' },
-      { name: 'edit_after_generate_rate_min', metric: 'edit_after_generate_rate', kind: 'min', threshold: 0.1, value: null, passed: false, reason: 'edit_after_generate_rate could not be computed' },
-      { name: 'safety_html_tailwind_compliance_min', metric: 'safety_html_tailwind_compliance', kind: 'min', threshold: 1, value: 1, passed: true, reason: null },
-      { name: 'fallback_rate_max', metric: 'fallback_rate', kind: 'max', threshold: 0.01, value: 0.05, passed: false, reason: 'fallback_rate 0.05 > 0.01' },
-      { name: 'p95_latency_ms_max', metric: 'p95_latency_ms', kind: 'max', threshold: 1000, value: 1200, passed: false, reason: 'p95_latency_ms 1200 > 1000' },
+      {
+        name: 'patch_apply_success_min',
+        metric: 'patch_apply_success',
+        kind: 'min',
+        threshold: 0.95,
+        value: 0.9,
+        passed: false,
+        reason: 'patch_apply_success 0.9 < 0.95',
+      },
+      {
+        name: 'edit_after_generate_rate_min',
+        metric: 'edit_after_generate_rate',
+        kind: 'min',
+        threshold: 0.1,
+        value: null,
+        passed: false,
+        reason: 'edit_after_generate_rate could not be computed',
+      },
+      {
+        name: 'safety_html_tailwind_compliance_min',
+        metric: 'safety_html_tailwind_compliance',
+        kind: 'min',
+        threshold: 1,
+        value: 1,
+        passed: true,
+        reason: null,
+      },
+      {
+        name: 'fallback_rate_max',
+        metric: 'fallback_rate',
+        kind: 'max',
+        threshold: 0.01,
+        value: 0.05,
+        passed: false,
+        reason: 'fallback_rate 0.05 > 0.01',
+      },
+      {
+        name: 'p95_latency_ms_max',
+        metric: 'p95_latency_ms',
+        kind: 'max',
+        threshold: 1000,
+        value: 1200,
+        passed: false,
+        reason: 'p95_latency_ms 1200 > 1000',
+      },
     ]);
   });
 });

@@ -12,7 +12,10 @@ describe('checkHtmlSafety', () => {
 
   it.each([
     ['<script>alert(1)</script>', '<script> is not an allowed element'],
-    ['<div class="p-4"><SCRIPT src="https://x/y.js"></SCRIPT></div>', '<script> is not an allowed element'],
+    [
+      '<div class="p-4"><SCRIPT src="https://x/y.js"></SCRIPT></div>',
+      '<script> is not an allowed element',
+    ],
     ['<iframe src="https://example.com"></iframe>', '<iframe> is not an allowed element'],
     ['<object data="x.swf"></object>', '<object> is not an allowed element'],
     ['<embed src="x.swf">', '<embed> is not an allowed element'],
@@ -28,15 +31,27 @@ describe('checkHtmlSafety', () => {
     ['<a href="&#106;avascript:alert(1)">x</a>', 'a[href] uses the javascript: scheme'],
     ['<a href="jav&#x09;ascript:alert(1)">x</a>', 'a[href] uses the javascript: scheme'],
     ['<form action="javascript:steal()"></form>', 'form[action] uses the javascript: scheme'],
-    ['<button formaction="javascript:x()">x</button>', 'button[formaction] uses the javascript: scheme'],
+    [
+      '<button formaction="javascript:x()">x</button>',
+      'button[formaction] uses the javascript: scheme',
+    ],
     ['<a href="vbscript:msgbox(1)">x</a>', 'a[href] uses the vbscript: scheme'],
     ['<a href="data:text/html,<script>alert(1)</script>">x</a>', 'a[href] uses the data: scheme'],
     ['<img src="data:image/svg+xml;base64,PHN2Zz4=">', 'img[src] uses the data: scheme'],
     ['<img srcset="a.png 1x, javascript:alert(1) 2x">', 'img[srcset] uses the javascript: scheme'],
-    ['<svg><a xlink:href="javascript:alert(1)">x</a></svg>', 'a[xlink:href] uses the javascript: scheme'],
+    [
+      '<svg><a xlink:href="javascript:alert(1)">x</a></svg>',
+      'a[xlink:href] uses the javascript: scheme',
+    ],
     ['<div style="color:red">x</div>', 'div[style] is not allowed (Tailwind classes only)'],
-    ['<div class="p-4 btn-primary">x</div>', 'div[class] "btn-primary" is not a Tailwind utility class'],
-    ['<p class="bg-[url(https://evil.example/t.gif)]">x</p>', 'p[class] "bg-[url(https://evil.example/t.gif)]" is not a Tailwind utility class'],
+    [
+      '<div class="p-4 btn-primary">x</div>',
+      'div[class] "btn-primary" is not a Tailwind utility class',
+    ],
+    [
+      '<p class="bg-[url(https://evil.example/t.gif)]">x</p>',
+      'p[class] "bg-[url(https://evil.example/t.gif)]" is not a Tailwind utility class',
+    ],
   ])('rejects %s', (html, reason) => {
     expect(checkHtmlSafety(html)).toEqual({ compliant: false, reason });
   });
@@ -66,8 +81,42 @@ describe('checkHtmlSafety', () => {
   });
 
   it('gives the parser’s verdict whatever the fast path decides (random markup)', () => {
-    const tag = fc.constantFrom('div', 'p', 'a', 'img', 'span', 'script', 'svg', 'path', 'table', 'tr', 'td', 'textarea', 'iframe', 'DIV', 'title', 'select', 'option', 'image', 'body');
-    const name = fc.constantFrom('class', 'href', 'src', 'onclick', 'onerror', 'style', 'title', 'xlink:href', 'srcset', 'id', 'CLASS', 'action', 'data-x');
+    const tag = fc.constantFrom(
+      'div',
+      'p',
+      'a',
+      'img',
+      'span',
+      'script',
+      'svg',
+      'path',
+      'table',
+      'tr',
+      'td',
+      'textarea',
+      'iframe',
+      'DIV',
+      'title',
+      'select',
+      'option',
+      'image',
+      'body',
+    );
+    const name = fc.constantFrom(
+      'class',
+      'href',
+      'src',
+      'onclick',
+      'onerror',
+      'style',
+      'title',
+      'xlink:href',
+      'srcset',
+      'id',
+      'CLASS',
+      'action',
+      'data-x',
+    );
     const value = fc.constantFrom(
       'p-4 text-sm',
       'btn',
@@ -85,14 +134,44 @@ describe('checkHtmlSafety', () => {
       "'",
     );
     const attribute = fc
-      .tuple(name, value, fc.constantFrom('"', "'", '', 'none'), fc.constantFrom(' ', '\n', '  ', '\t', ''))
+      .tuple(
+        name,
+        value,
+        fc.constantFrom('"', "'", '', 'none'),
+        fc.constantFrom(' ', '\n', '  ', '\t', ''),
+      )
       .map(([attributeName, attributeValue, quote, space]) =>
-        quote === 'none' ? `${space}${attributeName}` : `${space}${attributeName}=${quote}${attributeValue}${quote}`,
+        quote === 'none'
+          ? `${space}${attributeName}`
+          : `${space}${attributeName}=${quote}${attributeValue}${quote}`,
       );
-    const text = fc.constantFrom('hello', 'a < b', '1 > 0', '&amp;', '<!-- c -->', '<!-- <script>x</script> -->', '<![CDATA[<img onerror=x>]]>', '</p>', '<', '\u0000', '\r\n', '<?php ?>', '</br>');
+    const text = fc.constantFrom(
+      'hello',
+      'a < b',
+      '1 > 0',
+      '&amp;',
+      '<!-- c -->',
+      '<!-- <script>x</script> -->',
+      '<![CDATA[<img onerror=x>]]>',
+      '</p>',
+      '<',
+      '\u0000',
+      '\r\n',
+      '<?php ?>',
+      '</br>',
+    );
     const element = fc
-      .tuple(tag, fc.array(attribute, { maxLength: 3 }), fc.constantFrom('>', '/>', ' >', ''), text, fc.boolean())
-      .map(([tagName, attributes, end, inner, close]) => `<${tagName}${attributes.join('')}${end}${inner}${close ? `</${tagName}>` : ''}`);
+      .tuple(
+        tag,
+        fc.array(attribute, { maxLength: 3 }),
+        fc.constantFrom('>', '/>', ' >', ''),
+        text,
+        fc.boolean(),
+      )
+      .map(
+        ([tagName, attributes, end, inner, close]) =>
+          `<${tagName}${attributes.join('')}${end}${inner}${close ? `</${tagName}>` : ''}`,
+      );
     fc.assert(
       fc.property(fc.array(fc.oneof(element, text), { minLength: 1, maxLength: 6 }), (parts) => {
         const html = parts.join('');

@@ -35,8 +35,8 @@ describe('readLineBatches', () => {
   });
 
   it('refuses a line longer than the limit, naming it', async () => {
-    await expect(lines(`ok\n${'x'.repeat(100)}\n`, { maxLineBytes: 50, chunkBytes: 16 })).rejects.toEqual(
-      new LineTooLongError(2, 50),
-    );
+    await expect(
+      lines(`ok\n${'x'.repeat(100)}\n`, { maxLineBytes: 50, chunkBytes: 16 }),
+    ).rejects.toEqual(new LineTooLongError(2, 50));
   });
 });

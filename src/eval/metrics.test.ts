@@ -5,7 +5,13 @@ import { judgeRecord } from './sample.ts';
 
 const SITE = {
   title: 'Bakery',
-  sections: [{ id: 'hero', type: 'hero', html: '<section class="p-4"><h1 class="text-2xl">Hi</h1></section>' }],
+  sections: [
+    {
+      id: 'hero',
+      type: 'hero',
+      html: '<section class="p-4"><h1 class="text-2xl">Hi</h1></section>',
+    },
+  ],
 };
 const UNSAFE_SITE = {
   title: 'Bakery',
@@ -13,16 +19,48 @@ const UNSAFE_SITE = {
 };
 
 function record(id: number, fields: Partial<EvalRecord>): EvalRecord {
-  return { id: `r${id}`, created_at: '2026-02-15T10:00:00Z', schema_variant: 'sitecraft', ...fields };
+  return {
+    id: `r${id}`,
+    created_at: '2026-02-15T10:00:00Z',
+    schema_variant: 'sitecraft',
+    ...fields,
+  };
 }
 
 /** Ten hand-made records whose every metric is known by hand (see comments). */
 const RECORDS: EvalRecord[] = [
-  record(1, { output: SITE, patch_apply_success: true, edit_after_generate: false, publish_conversion: true, fallback_used: false, latency_ms: 100 }),
-  record(2, { output: SITE, patch_apply_success: false, edit_after_generate: true, publish_conversion: false, fallback_used: true, latency_ms: 200 }),
-  record(3, { output: UNSAFE_SITE, patch_apply_success: true, edit_after_generate: null, publish_conversion: true, fallback_used: false, latency_ms: 300 }),
+  record(1, {
+    output: SITE,
+    patch_apply_success: true,
+    edit_after_generate: false,
+    publish_conversion: true,
+    fallback_used: false,
+    latency_ms: 100,
+  }),
+  record(2, {
+    output: SITE,
+    patch_apply_success: false,
+    edit_after_generate: true,
+    publish_conversion: false,
+    fallback_used: true,
+    latency_ms: 200,
+  }),
+  record(3, {
+    output: UNSAFE_SITE,
+    patch_apply_success: true,
+    edit_after_generate: null,
+    publish_conversion: true,
+    fallback_used: false,
+    latency_ms: 300,
+  }),
   record(4, { output: { title: 'no sections' }, fallback_used: false, latency_ms: 400 }),
-  record(5, { output: SITE, schema_valid: false, safety_compliant: false, fallback_used: false, latency_ms: 500 }),
+  record(5, {
+    output: SITE,
+    schema_valid: false,
+    safety_compliant: false,
+    fallback_used: false,
+    latency_ms: 500,
+  }),
   record(6, { publish_conversion: false, fallback_used: null, latency_ms: null }),
   record(7, { output: 'not json, not a site', fallback_used: false, latency_ms: 700 }),
   record(8, { output: SITE, fallback_used: true, latency_ms: 800 }),
@@ -50,16 +88,28 @@ describe('metrics over hand-made records', () => {
     // safe: r1 r2 r8 (computed) + r9 (explicit); unsafe: r3 (onclick) + r5 (explicit);
     // r7's string output is HTML text without markup, so it is checked and safe.
     // r4 has no sections, r6 and r10 no output.
-    expect(result.counts.safety_html_tailwind_compliance).toEqual({ numerator: 5, denominator: 7, missing: 3 });
+    expect(result.counts.safety_html_tailwind_compliance).toEqual({
+      numerator: 5,
+      denominator: 7,
+      missing: 3,
+    });
     expect(result.metrics.safety_html_tailwind_compliance).toBe(0.714286);
   });
 
   it('product outcomes count only where observed', () => {
     expect(result.counts.patch_apply_success).toEqual({ numerator: 2, denominator: 3, missing: 7 });
     expect(result.metrics.patch_apply_success).toBe(0.666667);
-    expect(result.counts.edit_after_generate_rate).toEqual({ numerator: 2, denominator: 3, missing: 7 });
+    expect(result.counts.edit_after_generate_rate).toEqual({
+      numerator: 2,
+      denominator: 3,
+      missing: 7,
+    });
     expect(result.metrics.edit_after_generate_rate).toBe(0.666667);
-    expect(result.counts.publish_conversion_proxy).toEqual({ numerator: 2, denominator: 4, missing: 6 });
+    expect(result.counts.publish_conversion_proxy).toEqual({
+      numerator: 2,
+      denominator: 4,
+      missing: 6,
+    });
     expect(result.metrics.publish_conversion_proxy).toBe(0.5);
   });
 
@@ -106,7 +156,9 @@ describe('metrics that cannot be computed', () => {
       fallback_rate: null,
       p95_latency_ms: null,
     });
-    expect(result.metric_reasons.schema_valid_rate).toMatch(/no record observed schema_valid .* no output to validate|none has an output to validate/);
+    expect(result.metric_reasons.schema_valid_rate).toMatch(
+      /no record observed schema_valid .* no output to validate|none has an output to validate/,
+    );
     expect(result.metric_reasons.p95_latency_ms).toMatch(/no record has latency_ms/);
     expect(result.latency_ms.p50).toBeNull();
   });

@@ -6,6 +6,7 @@ import { SCHEMA_VARIANTS } from './variants.ts';
 const DATETIME = z.core.regexes.datetime({ offset: true, local: false });
 const VARIANTS: ReadonlySet<string> = new Set(SCHEMA_VARIANTS);
 // NUL or any surrogate: such strings go to zod, which decides (a valid pair passes there).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters sought.
 const SUSPECT_TEXT = /[\u0000\uD800-\uDFFF]/;
 
 /**
@@ -18,8 +19,10 @@ const SUSPECT_TEXT = /[\u0000\uD800-\uDFFF]/;
 export function acceptRecordFast(value: object): EvalRecord | undefined {
   const record = value as Record<string, unknown>;
   const { id, created_at: createdAt, schema_variant: variant, latency_ms: latency } = record;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256 || SUSPECT_TEXT.test(id)) return undefined;
-  if (typeof createdAt !== 'string' || createdAt.startsWith('0000') || !DATETIME.test(createdAt)) return undefined;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256 || SUSPECT_TEXT.test(id))
+    return undefined;
+  if (typeof createdAt !== 'string' || createdAt.startsWith('0000') || !DATETIME.test(createdAt))
+    return undefined;
   if (typeof variant !== 'string' || !VARIANTS.has(variant)) return undefined;
   if (
     !isOutcome(record.schema_valid) ||
@@ -38,7 +41,11 @@ export function acceptRecordFast(value: object): EvalRecord | undefined {
   ) {
     return undefined;
   }
-  if (!isShortText(record.requested_provider) || !isShortText(record.selected_provider) || !isShortText(record.route_strategy)) {
+  if (
+    !isShortText(record.requested_provider) ||
+    !isShortText(record.selected_provider) ||
+    !isShortText(record.route_strategy)
+  ) {
     return undefined;
   }
   return record as EvalRecord;

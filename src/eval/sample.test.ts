@@ -6,7 +6,13 @@ const base = { id: 'r1', created_at: '2026-02-15T10:00:00Z' };
 describe('judgeRecord', () => {
   it('lets an explicit outcome win over the computed one', () => {
     const sample = judgeRecord(
-      { ...base, schema_variant: 'sitecraft', output: { nope: true }, schema_valid: true, safety_compliant: false },
+      {
+        ...base,
+        schema_variant: 'sitecraft',
+        output: { nope: true },
+        schema_valid: true,
+        safety_compliant: false,
+      },
       'sitecraft',
     );
     expect(sample.schema_valid).toBe(true);
@@ -20,7 +26,10 @@ describe('judgeRecord', () => {
         ...base,
         schema_variant: 'sitecraft',
         schema_valid: null,
-        output: { title: 't', sections: [{ id: 'a', type: 'hero', html: '<iframe src="x"></iframe>' }] },
+        output: {
+          title: 't',
+          sections: [{ id: 'a', type: 'hero', html: '<iframe src="x"></iframe>' }],
+        },
       },
       'sitecraft',
     );

@@ -9,7 +9,12 @@ describe('isValidOutput', () => {
     expect(isValidOutput('sitecraft', { site, operations: [] })).toBe(true);
     expect(isValidOutput('sitecraft', JSON.stringify(site))).toBe(true);
     expect(isValidOutput('sitecraft', { title: 'T', sections: [] })).toBe(false);
-    expect(isValidOutput('sitecraft', { title: 'T', sections: [{ id: 'Bad Id', type: 'hero', html: 'x' }] })).toBe(false);
+    expect(
+      isValidOutput('sitecraft', {
+        title: 'T',
+        sections: [{ id: 'Bad Id', type: 'hero', html: 'x' }],
+      }),
+    ).toBe(false);
     expect(isValidOutput('sitecraft', '<section>html only</section>')).toBe(false);
     expect(isValidOutput('sitecraft', 42)).toBe(false);
   });
@@ -25,7 +30,9 @@ describe('isValidOutput', () => {
   it('interior: 1 to 4 variants with http(s) URLs', () => {
     const variant = { url: 'https://cdn.example/r/1.webp', width: 1024 };
     expect(isValidOutput('interior', { variants: [variant] })).toBe(true);
-    expect(isValidOutput('interior', { variants: [variant, variant, variant, variant] })).toBe(true);
+    expect(isValidOutput('interior', { variants: [variant, variant, variant, variant] })).toBe(
+      true,
+    );
     expect(isValidOutput('interior', { variants: Array(5).fill(variant) })).toBe(false);
     expect(isValidOutput('interior', { variants: [] })).toBe(false);
     expect(isValidOutput('interior', { variants: [{ url: 'javascript:alert(1)' }] })).toBe(false);

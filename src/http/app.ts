@@ -14,15 +14,15 @@ import { httpMetrics } from './middleware/http-metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { fileRoutes } from './routes/files.ts';
 import { flashcardRoutes } from './routes/flashcards.ts';
 import { generateSiteRoutes } from './routes/generate-site.ts';
-import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { GENERATIONS_PATH, interiorGenerationRoutes } from './routes/interior-generations.ts';
 import { meRoutes } from './routes/me.ts';
+import { outcomesRoutes } from './routes/outcomes.ts';
 import { renderRoutes } from './routes/renders.ts';
 import { replicateWebhookRoutes } from './routes/replicate-webhook.ts';
-import { outcomesRoutes } from './routes/outcomes.ts';
 import { validationHook } from './validation.ts';
 
 export interface AppDependencies {
@@ -95,6 +95,8 @@ export function createApp({
     app.get('/metrics', async (c) =>
       c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }),
     );
+  }
+  if (services && serveGenerations) {
     app.route('/', generateSiteRoutes(services));
     app.route('/', chatCompletionRoutes(services));
     app.route('/', flashcardRoutes(services));

@@ -13,7 +13,11 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) {
     throw new HttpError(400, 'invalid_cursor', 'invalid cursor', {
       errors: [
-        { field: 'query.cursor', code: 'invalid', message: 'use next_cursor from the previous page' },
+        {
+          field: 'query.cursor',
+          code: 'invalid',
+          message: 'use next_cursor from the previous page',
+        },
       ],
     });
   }

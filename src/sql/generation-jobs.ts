@@ -21,7 +21,11 @@ const JOB_COLUMNS = `id, user_id, status, (status = 'running' and lease_until > 
   model, prompt_version, request_id, provider_prediction_id, created_at`;
 
 /** The user's pending or running jobs of a recipe (the in-flight pre-check; submitJob decides). */
-export async function countInFlight(db: Queryable, userId: string, recipe: string): Promise<number> {
+export async function countInFlight(
+  db: Queryable,
+  userId: string,
+  recipe: string,
+): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
     `select count(*)::int as count from public.ai_generations
       where user_id = $1 and recipe = $2 and status in ('pending', 'running')`,

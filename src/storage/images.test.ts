@@ -50,7 +50,9 @@ describe('upload checks', () => {
   });
 
   it('refuses an image format outside JPEG, PNG and WebP', async () => {
-    const gif = await sharp(await photo('png', 16, 16)).gif().toBuffer();
+    const gif = await sharp(await photo('png', 16, 16))
+      .gif()
+      .toBuffer();
     expect((await rejection(prepareUpload(gif, limits))).code).toBe('unsupported_image');
   });
 

@@ -8,7 +8,9 @@ const expires = Math.floor(now / 1000) + 60;
 describe('local signed links', () => {
   it('verifies its own signature until it expires', () => {
     const signature = signLink(key, 'uploads', 'u/g/input-1.jpg', expires);
-    expect(verifyLink(key, 'uploads', 'u/g/input-1.jpg', String(expires), signature, now)).toBe(true);
+    expect(verifyLink(key, 'uploads', 'u/g/input-1.jpg', String(expires), signature, now)).toBe(
+      true,
+    );
     expect(
       verifyLink(key, 'uploads', 'u/g/input-1.jpg', String(expires), signature, now + 61_000),
     ).toBe(false);
@@ -16,10 +18,18 @@ describe('local signed links', () => {
 
   it('refuses another path, bucket, expiry or key', () => {
     const signature = signLink(key, 'uploads', 'u/g/input-1.jpg', expires);
-    expect(verifyLink(key, 'uploads', 'u/g/input-2.jpg', String(expires), signature, now)).toBe(false);
-    expect(verifyLink(key, 'renders', 'u/g/input-1.jpg', String(expires), signature, now)).toBe(false);
-    expect(verifyLink(key, 'uploads', 'u/g/input-1.jpg', String(expires + 1), signature, now)).toBe(false);
-    expect(verifyLink(`${key}x`, 'uploads', 'u/g/input-1.jpg', String(expires), signature, now)).toBe(false);
+    expect(verifyLink(key, 'uploads', 'u/g/input-2.jpg', String(expires), signature, now)).toBe(
+      false,
+    );
+    expect(verifyLink(key, 'renders', 'u/g/input-1.jpg', String(expires), signature, now)).toBe(
+      false,
+    );
+    expect(verifyLink(key, 'uploads', 'u/g/input-1.jpg', String(expires + 1), signature, now)).toBe(
+      false,
+    );
+    expect(
+      verifyLink(`${key}x`, 'uploads', 'u/g/input-1.jpg', String(expires), signature, now),
+    ).toBe(false);
   });
 
   it('refuses missing or malformed parameters', () => {

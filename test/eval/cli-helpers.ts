@@ -48,7 +48,15 @@ export const SAFE_SITE = {
 };
 
 /** `count` good sitecraft records: valid, safe output, no fallback, latency 100 + 10·i ms. */
-export function goodRecords(count: number, overrides: Record<string, unknown> = {}): object[] {
+/** One exported record as the tests write it: the named fields plus whatever a test adds. */
+export interface TestRecord {
+  id: string;
+  output: unknown;
+  latency_ms: number | null;
+  [field: string]: unknown;
+}
+
+export function goodRecords(count: number, overrides: Record<string, unknown> = {}): TestRecord[] {
   return Array.from({ length: count }, (_, index) => ({
     id: `rec-${index}`,
     created_at: new Date(Date.UTC(2026, 1, 15, 10, 0, index)).toISOString(),

@@ -18,7 +18,13 @@ function setup(records: readonly unknown[] | string, gates: unknown = GATES) {
   const gatesPath = join(dir, 'gates.json');
   writeFileSync(gatesPath, typeof gates === 'string' ? gates : JSON.stringify(gates));
   const report = join(dir, 'out', 'report.json');
-  return { dir, input, gatesPath, report, args: ['eval', 'run', '--input', input, '--gates', gatesPath, '--report', report] };
+  return {
+    dir,
+    input,
+    gatesPath,
+    report,
+    args: ['eval', 'run', '--input', input, '--gates', gatesPath, '--report', report],
+  };
 }
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
@@ -31,7 +37,13 @@ describe('genloop eval run exit codes', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('eval sitecraft: 40 samples, passed');
     const written = readJson(report);
-    expect(written).toMatchObject({ status: 'passed', passed: true, exit_code: 0, sample_count: 40, failed_gates: [] });
+    expect(written).toMatchObject({
+      status: 'passed',
+      passed: true,
+      exit_code: 0,
+      sample_count: 40,
+      failed_gates: [],
+    });
     expect(written.metrics).toEqual({
       schema_valid_rate: 1,
       patch_apply_success: null,
@@ -45,12 +57,22 @@ describe('genloop eval run exit codes', () => {
     expect(written.gates).toHaveLength(4);
     const junit = readFileSync(join(dir, 'out', 'report.junit.xml'), 'utf8');
     expect(junit).toContain('<testsuites name="genloop eval" tests="5" failures="0" skipped="0">');
-    expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain('## ✅ genloop eval: passed (sitecraft, 40 samples)');
+    expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain(
+      '## ✅ genloop eval: passed (sitecraft, 40 samples)',
+    );
   });
 
   it('exits 2 when a quality gate fails, naming it', async () => {
     const records = goodRecords(40).map((record, index) =>
-      index < 4 ? { ...record, output: { title: 'x', sections: [{ id: 'a', type: 'hero', html: '<a href="javascript:alert(1)">x</a>' }] } } : record,
+      index < 4
+        ? {
+            ...record,
+            output: {
+              title: 'x',
+              sections: [{ id: 'a', type: 'hero', html: '<a href="javascript:alert(1)">x</a>' }],
+            },
+          }
+        : record,
     );
     const { args, report, dir } = setup(records);
     const result = await runCli(args);
@@ -59,7 +81,12 @@ describe('genloop eval run exit codes', () => {
       'genloop: 1 gate(s) failed: safety_html_tailwind_compliance_min (safety_html_tailwind_compliance 0.9 < 1)\n',
     );
     const written = readJson(report);
-    expect(written).toMatchObject({ status: 'failed', passed: false, exit_code: 2, failed_gates: ['safety_html_tailwind_compliance_min'] });
+    expect(written).toMatchObject({
+      status: 'failed',
+      passed: false,
+      exit_code: 2,
+      failed_gates: ['safety_html_tailwind_compliance_min'],
+    });
     expect(readFileSync(join(dir, 'out', 'report.junit.xml'), 'utf8')).toContain('failures="1"');
   });
 
@@ -75,9 +102,16 @@ describe('genloop eval run exit codes', () => {
     const { args, report, dir } = setup(goodRecords(12, { fallback_used: true }));
     const result = await runCli(args);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/^genloop: inconclusive: only 12 sample\(s\), fewer than --min-samples 30/);
+    expect(result.stderr).toMatch(
+      /^genloop: inconclusive: only 12 sample\(s\), fewer than --min-samples 30/,
+    );
     const written = readJson(report);
-    expect(written).toMatchObject({ status: 'inconclusive', passed: false, exit_code: 3, sample_count: 12 });
+    expect(written).toMatchObject({
+      status: 'inconclusive',
+      passed: false,
+      exit_code: 3,
+      sample_count: 12,
+    });
     expect(readFileSync(join(dir, 'out', 'report.junit.xml'), 'utf8')).toContain('skipped="2"');
     expect(existsSync(join(dir, 'out', 'report.md'))).toBe(true);
   });
@@ -88,15 +122,37 @@ describe('genloop eval run exit codes', () => {
   });
 
   it('writes every report key, with reasons for null metrics', async () => {
-    const records = goodRecords(30).map(({ output: _output, latency_ms: _latency, ...rest }) => rest);
+    const records = goodRecords(30).map(
+      ({ output: _output, latency_ms: _latency, ...rest }) => rest,
+    );
     const { args, report } = setup(records, {});
     expect((await runCli(args)).code).toBe(0);
     const written = readJson(report);
     expect(Object.keys(written).sort()).toEqual(
       [
-        'counts', 'exit_code', 'failed_gates', 'finished_at', 'gates', 'git_sha', 'input', 'latency_ms',
-        'metric_reasons', 'metrics', 'min_samples', 'note', 'passed', 'report_version', 'run_id', 'run_type',
-        'sample_count', 'schema_variant', 'started_at', 'status', 'thresholds', 'trigger_ref', 'triggered_by',
+        'counts',
+        'exit_code',
+        'failed_gates',
+        'finished_at',
+        'gates',
+        'git_sha',
+        'input',
+        'latency_ms',
+        'metric_reasons',
+        'metrics',
+        'min_samples',
+        'note',
+        'passed',
+        'report_version',
+        'run_id',
+        'run_type',
+        'sample_count',
+        'schema_variant',
+        'started_at',
+        'status',
+        'thresholds',
+        'trigger_ref',
+        'triggered_by',
       ].sort(),
     );
     expect(written.metrics.schema_valid_rate).toBeNull();
@@ -108,7 +164,11 @@ describe('genloop eval run exit codes', () => {
   it('fails a gate whose metric cannot be computed', async () => {
     const { args, report } = setup(goodRecords(30), { patch_apply_success_min: 0.5 });
     expect((await runCli(args)).code).toBe(2);
-    expect(readJson(report).gates[0]).toMatchObject({ name: 'patch_apply_success_min', value: null, passed: false });
+    expect(readJson(report).gates[0]).toMatchObject({
+      name: 'patch_apply_success_min',
+      value: null,
+      passed: false,
+    });
   });
 });
 
@@ -118,15 +178,51 @@ describe('genloop eval run on bad input exits 1 naming the line and field', () =
   it.each([
     ['an empty file', '', /records\.jsonl: has no records/],
     ['a file of blank lines', '\n\n  \n', /records\.jsonl: has no records/],
-    ['a truncated last line', `${good.join('\n')}\n${good[0]!.slice(0, 40)}`, /records\.jsonl line 4: not valid JSON .*the file looks truncated/],
-    ['a line that is not JSON', `${good[0]}\nnot json at all\n${good[1]}\n`, /records\.jsonl line 2: not valid JSON/],
-    ['a JSON line that is not an object', `${good[0]}\n[1,2]\n`, /line 2: a record must be a JSON object/],
-    ['negative latency', `${good[0]}\n${good[1]}\n${JSON.stringify({ ...goodRecords(1)[0], latency_ms: -5 })}\n`, /records\.jsonl line 3: latency_ms: must be >= 0/],
-    ['a missing id', `${JSON.stringify({ ...goodRecords(1)[0], id: undefined })}\n`, /line 1: id: is required/],
-    ['an id with a NUL', `${JSON.stringify({ ...goodRecords(1)[0], id: 'a\u0000b' })}\n`, /line 1: id: must not contain NUL/],
-    ['a bad timestamp', `${JSON.stringify({ ...goodRecords(1)[0], created_at: 'yesterday' })}\n`, /line 1: created_at: must be an ISO 8601 timestamp/],
-    ['an outcome that is not a boolean', `${JSON.stringify({ ...goodRecords(1)[0], publish_conversion: 'yes' })}\n`, /line 1: publish_conversion: .*expected boolean/],
-    ['a record of another variant than the first', `${good[0]}\n${JSON.stringify({ ...goodRecords(1)[0], schema_variant: 'flashcards' })}\n`, /line 2: schema_variant: is "flashcards" but this run evaluates "sitecraft" \(the first record\)/],
+    [
+      'a truncated last line',
+      `${good.join('\n')}\n${good[0]!.slice(0, 40)}`,
+      /records\.jsonl line 4: not valid JSON .*the file looks truncated/,
+    ],
+    [
+      'a line that is not JSON',
+      `${good[0]}\nnot json at all\n${good[1]}\n`,
+      /records\.jsonl line 2: not valid JSON/,
+    ],
+    [
+      'a JSON line that is not an object',
+      `${good[0]}\n[1,2]\n`,
+      /line 2: a record must be a JSON object/,
+    ],
+    [
+      'negative latency',
+      `${good[0]}\n${good[1]}\n${JSON.stringify({ ...goodRecords(1)[0], latency_ms: -5 })}\n`,
+      /records\.jsonl line 3: latency_ms: must be >= 0/,
+    ],
+    [
+      'a missing id',
+      `${JSON.stringify({ ...goodRecords(1)[0], id: undefined })}\n`,
+      /line 1: id: is required/,
+    ],
+    [
+      'an id with a NUL',
+      `${JSON.stringify({ ...goodRecords(1)[0], id: 'a\u0000b' })}\n`,
+      /line 1: id: must not contain NUL/,
+    ],
+    [
+      'a bad timestamp',
+      `${JSON.stringify({ ...goodRecords(1)[0], created_at: 'yesterday' })}\n`,
+      /line 1: created_at: must be an ISO 8601 timestamp/,
+    ],
+    [
+      'an outcome that is not a boolean',
+      `${JSON.stringify({ ...goodRecords(1)[0], publish_conversion: 'yes' })}\n`,
+      /line 1: publish_conversion: .*expected boolean/,
+    ],
+    [
+      'a record of another variant than the first',
+      `${good[0]}\n${JSON.stringify({ ...goodRecords(1)[0], schema_variant: 'flashcards' })}\n`,
+      /line 2: schema_variant: is "flashcards" but this run evaluates "sitecraft" \(the first record\)/,
+    ],
   ])('%s', async (_name, content, message) => {
     const { args, report, dir } = setup(content);
     const sqlOutput = join(dir, 'out', 'ingest.sql');
@@ -144,14 +240,18 @@ describe('genloop eval run on bad input exits 1 naming the line and field', () =
     const { args } = setup(goodRecords(3));
     const result = await runCli([...args, '--schema-variant', 'interior']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/line 1: schema_variant: is "sitecraft" but this run evaluates "interior" \(--schema-variant\)/);
+    expect(result.stderr).toMatch(
+      /line 1: schema_variant: is "sitecraft" but this run evaluates "interior" \(--schema-variant\)/,
+    );
   });
 
   it('an unknown gate name', async () => {
     const { args } = setup(goodRecords(3), { schema_valid_min: 0.9 });
     const result = await runCli(args);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/gates file .*gates\.json: unknown gate "schema_valid_min"; known gates: /);
+    expect(result.stderr).toMatch(
+      /gates file .*gates\.json: unknown gate "schema_valid_min"; known gates: /,
+    );
   });
 
   it('a gates file that is not JSON', async () => {
@@ -180,7 +280,19 @@ describe('genloop eval run --sql-output', () => {
   it('writes one transaction that inserts the run, its samples in batches, and the terminal status', async () => {
     const { args, dir } = setup(goodRecords(1200), {});
     const sqlOutput = join(dir, 'ingest.sql');
-    expect((await runCli([...args, '--sql-output', sqlOutput, '--run-type', 'canary', '--triggered-by', 'manual'])).code).toBe(0);
+    expect(
+      (
+        await runCli([
+          ...args,
+          '--sql-output',
+          sqlOutput,
+          '--run-type',
+          'canary',
+          '--triggered-by',
+          'manual',
+        ])
+      ).code,
+    ).toBe(0);
     const script = readFileSync(sqlOutput, 'utf8');
     expect(script.match(/^begin;$/gm)).toHaveLength(1);
     expect(script.match(/^commit;$/gm)).toHaveLength(1);

@@ -52,12 +52,30 @@ describeEachDriver('eval export and nightly', (use) => {
   it('exports recent generations of the variant, newest first, up to the limit, as eval records', async () => {
     const sameInstant = minutesAgo(30);
     const rows = [
-      trainingRow({ created_at: minutesAgo(10), latency_ms: 111, fallback_used: true, fallback_provider: 'custom', selected_provider: 'custom', requested_provider: 'openai', route_strategy: 'fallback' }),
+      trainingRow({
+        created_at: minutesAgo(10),
+        latency_ms: 111,
+        fallback_used: true,
+        fallback_provider: 'custom',
+        selected_provider: 'custom',
+        requested_provider: 'openai',
+        route_strategy: 'fallback',
+      }),
       trainingRow({ created_at: sameInstant }),
       trainingRow({ created_at: sameInstant }),
       trainingRow({ created_at: sameInstant, source: 'generation_cached' }),
-      trainingRow({ created_at: minutesAgo(40), status: 'failed', output: null, schema_valid: false, selected_provider: null }),
-      trainingRow({ created_at: minutesAgo(50), recipe: 'flashcards', output: { cards: [{ front: 'Q', back: 'A' }] } }),
+      trainingRow({
+        created_at: minutesAgo(40),
+        status: 'failed',
+        output: null,
+        schema_valid: false,
+        selected_provider: null,
+      }),
+      trainingRow({
+        created_at: minutesAgo(50),
+        recipe: 'flashcards',
+        output: { cards: [{ front: 'Q', back: 'A' }] },
+      }),
       trainingRow({ created_at: minutesAgo(60), recipe: 'gateway', output: { content: 'hi' } }),
       trainingRow({ created_at: minutesAgo(3 * 24 * 60) }),
     ];
@@ -67,7 +85,13 @@ describeEachDriver('eval export and nightly', (use) => {
       [rows[0]!.id],
     );
     const output = join(temporaryDir(), 'nested', 'records.jsonl');
-    const result = await exportEvalRecords(use().db, { days: 1, limit: 100, output, schemaVariant: 'sitecraft', pageSize: 2 });
+    const result = await exportEvalRecords(use().db, {
+      days: 1,
+      limit: 100,
+      output,
+      schemaVariant: 'sitecraft',
+      pageSize: 2,
+    });
     expect(result).toEqual({ count: 5, byVariant: { sitecraft: 5 } });
     const records = readRecords(output);
     expect(records.map((record) => record.id)).toEqual([
@@ -95,14 +119,28 @@ describeEachDriver('eval export and nightly', (use) => {
     expect(records[4]).not.toHaveProperty('output');
 
     const limited = join(temporaryDir(), 'limited.jsonl');
-    expect(await exportEvalRecords(use().db, { days: 1, limit: 2, output: limited, schemaVariant: 'sitecraft' })).toEqual({ count: 2, byVariant: { sitecraft: 2 } });
+    expect(
+      await exportEvalRecords(use().db, {
+        days: 1,
+        limit: 2,
+        output: limited,
+        schemaVariant: 'sitecraft',
+      }),
+    ).toEqual({ count: 2, byVariant: { sitecraft: 2 } });
 
     const all = join(temporaryDir(), 'all.jsonl');
     const allResult = await exportEvalRecords(use().db, { days: 1, limit: 100, output: all });
     expect(allResult.byVariant).toMatchObject({ sitecraft: 5, flashcards: 1, generic: 1 });
 
     // The export is valid eval input.
-    const report = await runEval({ input: output, gates: {}, minSamples: 1, runType: 'ci', triggeredBy: null, gitSha: null });
+    const report = await runEval({
+      input: output,
+      gates: {},
+      minSamples: 1,
+      runType: 'ci',
+      triggeredBy: null,
+      gitSha: null,
+    });
     expect(report.sample_count).toBe(5);
     expect(report.metrics.schema_valid_rate).toBe(0.8);
     expect(report.metrics.safety_html_tailwind_compliance).toBe(1);
@@ -122,18 +160,37 @@ describeEachDriver('eval export and nightly', (use) => {
       triggerRef: null,
       gitSha: null,
     });
-    expect(result.report).toMatchObject({ status: 'inconclusive', passed: false, sample_count: result.exported.count });
+    expect(result.report).toMatchObject({
+      status: 'inconclusive',
+      passed: false,
+      sample_count: result.exported.count,
+    });
     expect(result.exitCode).toBe(0);
     expect(result.note).toMatch(/hard gating skipped \(exit 0\)/);
-    const { rows } = await use().db.query('select status, run_type, sample_count from ai_eval_runs where id = $1', [result.report!.run_id]);
-    expect(rows[0]).toEqual({ status: 'failed', run_type: 'nightly', sample_count: result.exported.count });
-    expect(JSON.parse(readFileSync(result.artifacts.report, 'utf8')).run_id).toBe(result.report!.run_id);
+    const { rows } = await use().db.query(
+      'select status, run_type, sample_count from ai_eval_runs where id = $1',
+      [result.report!.run_id],
+    );
+    expect(rows[0]).toEqual({
+      status: 'failed',
+      run_type: 'nightly',
+      sample_count: result.exported.count,
+    });
+    expect(JSON.parse(readFileSync(result.artifacts.report, 'utf8')).run_id).toBe(
+      result.report!.run_id,
+    );
   });
 
   it('nightly: with enough samples a failed gate exits 2', async () => {
     await insertTrainingExamples(
       use().db,
-      Array.from({ length: 40 }, () => trainingRow({ recipe: 'interior', output: { variants: [{ url: 'https://cdn.example/a.webp' }] }, latency_ms: 9000 })),
+      Array.from({ length: 40 }, () =>
+        trainingRow({
+          recipe: 'interior',
+          output: { variants: [{ url: 'https://cdn.example/a.webp' }] },
+          latency_ms: 9000,
+        }),
+      ),
     );
     const result = await runNightly(use().db, {
       days: 1,
@@ -147,7 +204,11 @@ describeEachDriver('eval export and nightly', (use) => {
       triggerRef: null,
       gitSha: null,
     });
-    expect(result.report).toMatchObject({ status: 'failed', failed_gates: ['p95_latency_ms_max'], sample_count: 40 });
+    expect(result.report).toMatchObject({
+      status: 'failed',
+      failed_gates: ['p95_latency_ms_max'],
+      sample_count: 40,
+    });
     expect(result.exitCode).toBe(2);
   });
 

@@ -60,9 +60,16 @@ describeEachDriver('eval ingest', (use) => {
     const dir = temporaryDir();
     const input = writeJsonl(join(dir, 'records.jsonl'), [
       ...goodRecords(35),
-      { ...goodRecords(1)[0], id: 'bad-html', output: { title: 't', sections: [{ id: 'a', type: 'hero', html: '<script>x</script>' }] } },
+      {
+        ...goodRecords(1)[0],
+        id: 'bad-html',
+        output: { title: 't', sections: [{ id: 'a', type: 'hero', html: '<script>x</script>' }] },
+      },
     ]);
-    const report = await runEvalAndIngest(use().db, baseOptions(input, { safety_html_tailwind_compliance_min: 1 }));
+    const report = await runEvalAndIngest(
+      use().db,
+      baseOptions(input, { safety_html_tailwind_compliance_min: 1 }),
+    );
     expect(report.run_id).toEqual(expect.any(Number));
     expect(report.status).toBe('failed');
     const run = await runRow(use().db, report.run_id!);
@@ -105,11 +112,17 @@ describeEachDriver('eval ingest', (use) => {
       publish_conversion_proxy_min: 0.6,
     };
     const report = await runEvalAndIngest(use().db, baseOptions(input, gates));
-    const { rows } = await use().db.query<{ gate: string; metric: string; threshold: number; value: number | null }>(
-      'select * from ai_eval_failed_gates_v1 where run_id = $1 order by gate',
-      [report.run_id],
-    );
-    expect(report.failed_gates.sort()).toEqual(['fallback_rate_max', 'patch_apply_success_min', 'publish_conversion_proxy_min']);
+    const { rows } = await use().db.query<{
+      gate: string;
+      metric: string;
+      threshold: number;
+      value: number | null;
+    }>('select * from ai_eval_failed_gates_v1 where run_id = $1 order by gate', [report.run_id]);
+    expect(report.failed_gates.sort()).toEqual([
+      'fallback_rate_max',
+      'patch_apply_success_min',
+      'publish_conversion_proxy_min',
+    ]);
     expect(rows.map((row) => row.gate)).toEqual(report.failed_gates.sort());
     for (const row of rows) {
       const gate = report.gates.find((candidate) => candidate.name === row.gate)!;
@@ -122,27 +135,44 @@ describeEachDriver('eval ingest', (use) => {
     const dir = temporaryDir();
     const records = goodRecords(1100).map((record, index) => ({
       ...record,
-      id: index === 7 ? "it's a \\ \"nasty\" id; drop table x; -- $$" : record.id,
+      id: index === 7 ? 'it\'s a \\ "nasty" id; drop table x; -- $$' : record.id,
       requested_provider: index % 3 === 0 ? 'custom' : null,
       edit_after_generate: index % 5 === 0 ? null : index % 2 === 0,
       latency_ms: index % 11 === 0 ? null : record.latency_ms,
-      output: index % 9 === 0 ? { title: 'x', sections: [{ id: 'a', type: 'hero', html: '<p class="btn">x</p>' }] } : SAFE_SITE,
+      output:
+        index % 9 === 0
+          ? { title: 'x', sections: [{ id: 'a', type: 'hero', html: '<p class="btn">x</p>' }] }
+          : SAFE_SITE,
     }));
     const input = writeJsonl(join(dir, 'records.jsonl'), records);
     const sqlPath = join(dir, 'ingest.sql');
     const gates: GateThresholds = { schema_valid_rate_min: 0.9, fallback_rate_max: 0 };
 
-    const viaScript = await runEval({ ...baseOptions(input, gates), sinks: [new SqlScriptSink(sqlPath)], now: fixedClock() });
-    const before = await use().db.query<{ id: number }>('select coalesce(max(id), 0) as id from ai_eval_runs');
+    const viaScript = await runEval({
+      ...baseOptions(input, gates),
+      sinks: [new SqlScriptSink(sqlPath)],
+      now: fixedClock(),
+    });
+    const before = await use().db.query<{ id: number }>(
+      'select coalesce(max(id), 0) as id from ai_eval_runs',
+    );
     await use().db.exec(readFileSync(sqlPath, 'utf8'));
-    const { rows } = await use().db.query<{ id: number }>('select id from ai_eval_runs where id > $1', [before.rows[0]!.id]);
+    const { rows } = await use().db.query<{ id: number }>(
+      'select id from ai_eval_runs where id > $1',
+      [before.rows[0]!.id],
+    );
     expect(rows).toHaveLength(1);
     const scriptRunId = rows[0]!.id;
 
-    const direct = await runEvalAndIngest(use().db, { ...baseOptions(input, gates), now: fixedClock() });
+    const direct = await runEvalAndIngest(use().db, {
+      ...baseOptions(input, gates),
+      now: fixedClock(),
+    });
     expect(direct.metrics).toEqual(viaScript.metrics);
     expect(await runRow(use().db, scriptRunId)).toEqual(await runRow(use().db, direct.run_id!));
-    expect(await sampleRows(use().db, scriptRunId)).toEqual(await sampleRows(use().db, direct.run_id!));
+    expect(await sampleRows(use().db, scriptRunId)).toEqual(
+      await sampleRows(use().db, direct.run_id!),
+    );
     expect((await sampleRows(use().db, scriptRunId))[7]!.record_id).toBe(records[7]!.id);
   });
 
@@ -150,16 +180,33 @@ describeEachDriver('eval ingest', (use) => {
     const dir = temporaryDir();
     const input = join(dir, 'records.jsonl');
     const good = goodRecords(4500).map((record) => JSON.stringify(record));
-    writeFileSync(input, `${good.join('\n')}\n${JSON.stringify({ ...goodRecords(1)[0], latency_ms: -1 })}\n`);
-    const before = await use().db.query<{ id: number }>('select coalesce(max(id), 0) as id from ai_eval_runs');
-    await expect(runEvalAndIngest(use().db, baseOptions(input))).rejects.toThrow(/line 4501: latency_ms: must be >= 0/);
-    const { rows } = await use().db.query<{ status: string; sample_count: number; samples: number; report: { line: number; field: string } }>(
+    writeFileSync(
+      input,
+      `${good.join('\n')}\n${JSON.stringify({ ...goodRecords(1)[0], latency_ms: -1 })}\n`,
+    );
+    const before = await use().db.query<{ id: number }>(
+      'select coalesce(max(id), 0) as id from ai_eval_runs',
+    );
+    await expect(runEvalAndIngest(use().db, baseOptions(input))).rejects.toThrow(
+      /line 4501: latency_ms: must be >= 0/,
+    );
+    const { rows } = await use().db.query<{
+      status: string;
+      sample_count: number;
+      samples: number;
+      report: { line: number; field: string };
+    }>(
       `select r.status, r.sample_count, r.report, (select count(*)::int from ai_eval_samples s where s.run_id = r.id) as samples
          from ai_eval_runs r where r.id > $1`,
       [before.rows[0]!.id],
     );
     expect(rows).toEqual([
-      expect.objectContaining({ status: 'aborted', sample_count: 0, samples: 0, report: expect.objectContaining({ line: 4501, field: 'latency_ms' }) }),
+      expect.objectContaining({
+        status: 'aborted',
+        sample_count: 0,
+        samples: 0,
+        report: expect.objectContaining({ line: 4501, field: 'latency_ms' }),
+      }),
     ]);
   });
 
@@ -173,15 +220,25 @@ describeEachDriver('eval ingest', (use) => {
       publish_conversion: outcome,
       safety_compliant: outcome,
       fallback_used: outcome,
-      latency_ms: fc.oneof(fc.constant(null), fc.constant(undefined), fc.integer({ min: 0, max: 120_000 }), fc.double({ min: 0, max: 60_000, noNaN: true })),
+      latency_ms: fc.oneof(
+        fc.constant(null),
+        fc.constant(undefined),
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.double({ min: 0, max: 60_000, noNaN: true }),
+      ),
       output: fc.constantFrom(undefined, SAFE_SITE, { title: 'x' }, '<script>x</script>'),
     });
     let iteration = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 80 }), async (fields) => {
         const records = fields.map((field, index) => {
-          const item: Record<string, unknown> = { id: `p${index}`, created_at: '2026-02-15T10:00:00Z', schema_variant: 'sitecraft' };
-          for (const [key, value] of Object.entries(field)) if (value !== undefined) item[key] = value;
+          const item: Record<string, unknown> = {
+            id: `p${index}`,
+            created_at: '2026-02-15T10:00:00Z',
+            schema_variant: 'sitecraft',
+          };
+          for (const [key, value] of Object.entries(field))
+            if (value !== undefined) item[key] = value;
           return item;
         });
         const input = writeJsonl(join(dir, `property-${iteration++}.jsonl`), records);
@@ -191,7 +248,10 @@ describeEachDriver('eval ingest', (use) => {
         for (const metric of METRIC_NAMES) {
           const expected = report.metrics[metric];
           if (expected === null) expect(view[metric], metric).toBeNull();
-          else expect(Math.abs((view[metric] as number) - expected), metric).toBeLessThanOrEqual(0.001);
+          else
+            expect(Math.abs((view[metric] as number) - expected), metric).toBeLessThanOrEqual(
+              0.001,
+            );
         }
       }),
       { numRuns: 25 },

@@ -26,7 +26,10 @@ describeEachDriver('POST /api/v1/generations/:id/outcomes', (use) => {
   const requestId = randomUUID();
 
   beforeAll(async () => {
-    const config = resolveConfig({ env: { GENLOOP_JWT_SECRET: SECRET }, cwd: '/nonexistent-genloop-cwd' });
+    const config = resolveConfig({
+      env: { GENLOOP_JWT_SECRET: SECRET },
+      cwd: '/nonexistent-genloop-cwd',
+    });
     app = createApp({ config, db: use().db, logger: createLogger({ logLevel: 'silent' }) });
     await use().db.query(
       `insert into ai_training_examples
@@ -62,9 +65,16 @@ describeEachDriver('POST /api/v1/generations/:id/outcomes', (use) => {
       patch_apply_success: null,
       publish_conversion: true,
     });
-    const second = await post(generationId, { edit_after_generate: true, patch_apply_success: false });
+    const second = await post(generationId, {
+      edit_after_generate: true,
+      patch_apply_success: false,
+    });
     expect(second.status).toBe(200);
-    expect(await stored()).toEqual({ edit_after_generate: true, patch_apply_success: false, publish_conversion: true });
+    expect(await stored()).toEqual({
+      edit_after_generate: true,
+      patch_apply_success: false,
+      publish_conversion: true,
+    });
   });
 
   it('accepts the request id too', async () => {
@@ -103,7 +113,9 @@ describeEachDriver('POST /api/v1/generations/:id/outcomes', (use) => {
   it('answers 400 for an id that is not a uuid, and for a body that is not JSON', async () => {
     const badId = await post('not-a-uuid', { publish_conversion: true });
     expect(badId.status).toBe(400);
-    expect(((await badId.json()) as { errors: { field: string }[] }).errors[0]!.field).toBe('path.id');
+    expect(((await badId.json()) as { errors: { field: string }[] }).errors[0]!.field).toBe(
+      'path.id',
+    );
     const badJson = await post(generationId, '{"publish_conversion": tru');
     expect(badJson.status).toBe(400);
     expect(badJson.headers.get('content-type')).toBe('application/problem+json');

@@ -12,7 +12,7 @@ const NASTY = [
   '\\',
   "\\'",
   "'\\",
-  'E\'\\x41\'',
+  "E'\\x41'",
   "'; drop table ai_eval_runs; --",
   '$$',
   '$tag$ body $tag$',
@@ -27,10 +27,15 @@ const NASTY = [
 ];
 
 describeEachDriver('SQL literals round-trip through Postgres', (use) => {
-  it.each(NASTY.map((value) => [JSON.stringify(value).slice(0, 60), value]))('%s', async (_label, value) => {
-    const { rows } = await use().db.query<{ value: string }>(`select ${sqlLiteral(value)}::text as value`);
-    expect(rows[0]!.value).toBe(value);
-  });
+  it.each(NASTY.map((value) => [JSON.stringify(value).slice(0, 60), value]))(
+    '%s',
+    async (_label, value) => {
+      const { rows } = await use().db.query<{ value: string }>(
+        `select ${sqlLiteral(value)}::text as value`,
+      );
+      expect(rows[0]!.value).toBe(value);
+    },
+  );
 
   it('means the same with standard_conforming_strings off', async () => {
     const values = ['\\', "\\'", 'C:\\temp\\new', "it's"];
@@ -46,14 +51,18 @@ describeEachDriver('SQL literals round-trip through Postgres', (use) => {
 
   it('round-trips any storable string and JSON document (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 200 }).filter(isStorableText), fc.jsonValue(), async (text, json) => {
-        const clean = JSON.parse(JSON.stringify(json).replaceAll('\\u0000', ''));
-        const { rows } = await use().db.query<{ text: string; json: unknown }>(
-          `select ${sqlLiteral(text)}::text as text, ${sqlJsonb(clean)} as json`,
-        );
-        expect(rows[0]!.text).toBe(text);
-        expect(rows[0]!.json).toEqual(clean);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 200 }).filter(isStorableText),
+        fc.jsonValue(),
+        async (text, json) => {
+          const clean = JSON.parse(JSON.stringify(json).replaceAll('\\u0000', ''));
+          const { rows } = await use().db.query<{ text: string; json: unknown }>(
+            `select ${sqlLiteral(text)}::text as text, ${sqlJsonb(clean)} as json`,
+          );
+          expect(rows[0]!.text).toBe(text);
+          expect(rows[0]!.json).toEqual(clean);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -9,7 +9,11 @@ const SOURCE =
   'It was selected as a World Heritage Site in 1981. Climate change and coral bleaching threaten its health. ';
 const sourceText = (extra = '') => `${extra} ${SOURCE.repeat(6)}`.slice(0, 1500);
 
-async function request(stack: Stack, path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function request(
+  stack: Stack,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const token = init.token ?? (await stack.token());
   return stack.app.request(path, {
     method: init.method ?? 'GET',
@@ -18,10 +22,13 @@ async function request(stack: Stack, path: string, init: { method?: string; toke
       ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...init.headers,
     },
-    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+    ...(init.body === undefined
+      ? {}
+      : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read fields of arbitrary JSON answers.
 const json = async (response: Response) => (await response.json()) as Record<string, any>;
 
 async function waitForStatus(stack: Stack, token: string, id: string, statuses: string[]) {
@@ -39,49 +46,85 @@ describeEachStack(
       await stack.startWorker();
       const userId = randomUUID();
       const token = await stack.token(userId);
-      const created = await request(stack, '/api/ai/generations', { method: 'POST', token, body: { source_text: sourceText() } });
+      const created = await request(stack, '/api/ai/generations', {
+        method: 'POST',
+        token,
+        body: { source_text: sourceText() },
+      });
       expect(created.status).toBe(202);
       const accepted = await json(created);
       expect(Object.keys(accepted).sort()).toEqual(['generation_id', 'status']);
       expect(accepted.status).toBe('pending');
 
-      const done = await waitForStatus(stack, token, accepted.generation_id, ['succeeded', 'failed']);
+      const done = await waitForStatus(stack, token, accepted.generation_id, [
+        'succeeded',
+        'failed',
+      ]);
       expect(done.status).toBe('succeeded');
       expect(done.tokens_input).toBeGreaterThan(0);
       expect(done.tokens_output).toBeGreaterThan(0);
-      expect(done.ai_metadata).toMatchObject({ provider: 'openrouter', prompt_version: 'flashcards-v1' });
+      expect(done.ai_metadata).toMatchObject({
+        provider: 'openrouter',
+        prompt_version: 'flashcards-v1',
+      });
       expect(typeof done.ai_metadata.latency_ms).toBe('number');
 
-      const list = await json(await request(stack, `/api/ai/suggestions?generation_id=${accepted.generation_id}`, { token }));
+      const list = await json(
+        await request(stack, `/api/ai/suggestions?generation_id=${accepted.generation_id}`, {
+          token,
+        }),
+      );
       expect(list.data.length).toBeGreaterThanOrEqual(3);
       expect(list.data.every((s: { status: string }) => s.status === 'proposed')).toBe(true);
       const [first, second, third] = list.data;
 
-      const card = await request(stack, `/api/ai/suggestions/${first.id}/accept`, { method: 'POST', token });
+      const card = await request(stack, `/api/ai/suggestions/${first.id}/accept`, {
+        method: 'POST',
+        token,
+      });
       expect(card.status).toBe(201);
-      const again = await request(stack, `/api/ai/suggestions/${first.id}/accept`, { method: 'POST', token });
+      const again = await request(stack, `/api/ai/suggestions/${first.id}/accept`, {
+        method: 'POST',
+        token,
+      });
       expect(again.status).toBe(200);
       expect((await json(again)).id).toBe((await json(card)).id);
 
-      expect((await request(stack, `/api/ai/suggestions/${second.id}/reject`, { method: 'POST', token })).status).toBe(200);
-      expect((await request(stack, `/api/ai/suggestions/${second.id}/accept`, { method: 'POST', token })).status).toBe(409);
+      expect(
+        (await request(stack, `/api/ai/suggestions/${second.id}/reject`, { method: 'POST', token }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await request(stack, `/api/ai/suggestions/${second.id}/accept`, { method: 'POST', token }))
+          .status,
+      ).toBe(409);
 
-      const edited = await request(stack, `/api/ai/suggestions/${third.id}`, { method: 'PATCH', token, body: { back: 'Off Queensland.' } });
+      const edited = await request(stack, `/api/ai/suggestions/${third.id}`, {
+        method: 'PATCH',
+        token,
+        body: { back: 'Off Queensland.' },
+      });
       expect(edited.status).toBe(200);
       expect(await json(edited)).toMatchObject({ back: 'Off Queensland.', edited: true });
-      const editedCard = await json(await request(stack, `/api/ai/suggestions/${third.id}/accept`, { method: 'POST', token }));
+      const editedCard = await json(
+        await request(stack, `/api/ai/suggestions/${third.id}/accept`, { method: 'POST', token }),
+      );
       expect(editedCard).toMatchObject({ back: 'Off Queensland.', source: 'ai_edited' });
 
-      const cards = await stack.database.db.query('select 1 from cards where user_id = $1', [userId]);
+      const cards = await stack.database.db.query('select 1 from cards where user_id = $1', [
+        userId,
+      ]);
       expect(cards.rowCount).toBe(2);
       // One telemetry row and a settled reservation for the job.
-      const telemetry = await stack.database.db.query('select status from ai_training_examples where generation_id = $1', [
-        accepted.generation_id,
-      ]);
+      const telemetry = await stack.database.db.query(
+        'select status from ai_training_examples where generation_id = $1',
+        [accepted.generation_id],
+      );
       expect(telemetry.rows).toEqual([{ status: 'succeeded' }]);
-      const ledger = await stack.database.db.query<{ kind: string }>('select kind from usage_ledger where generation_id = $1 order by kind', [
-        accepted.generation_id,
-      ]);
+      const ledger = await stack.database.db.query<{ kind: string }>(
+        'select kind from usage_ledger where generation_id = $1 order by kind',
+        [accepted.generation_id],
+      );
       expect(ledger.rows.map((row) => row.kind)).toEqual(['reserve', 'settle']);
 
       const page = await json(await request(stack, '/api/ai/generations?limit=1', { token }));
@@ -98,17 +141,23 @@ describeEachStack(
           method: 'POST',
           token,
           body: { source_text: sourceText('x') },
-          headers: { 'x-genloop-simulate': 'openrouter=error:500;openai=error:500;custom=error:500' },
+          headers: {
+            'x-genloop-simulate': 'openrouter=error:500;openai=error:500;custom=error:500',
+          },
         }),
       );
-      const failed = await waitForStatus(stack, token, created.generation_id, ['failed', 'succeeded']);
+      const failed = await waitForStatus(stack, token, created.generation_id, [
+        'failed',
+        'succeeded',
+      ]);
       expect(failed.status).toBe('failed');
       expect(failed.error).toMatchObject({ code: 'all_providers_failed' });
       expect(failed.error.attempts.length).toBeGreaterThan(0);
       expect(failed.error.attempts[0]).toMatchObject({ provider: 'openrouter', http_status: 500 });
-      const ledger = await stack.database.db.query<{ kind: string }>('select kind from usage_ledger where generation_id = $1 order by kind', [
-        created.generation_id,
-      ]);
+      const ledger = await stack.database.db.query<{ kind: string }>(
+        'select kind from usage_ledger where generation_id = $1 order by kind',
+        [created.generation_id],
+      );
       expect(ledger.rows.map((row) => row.kind)).toEqual(['refund', 'reserve']);
     });
 
@@ -127,10 +176,16 @@ describeEachStack(
         [{ source_text: sourceText(), unexpected: true }, 400, 'body'],
       ];
       for (const [body, status, field] of cases) {
-        const response = await request(stack, '/api/ai/generations', { method: 'POST', token, body });
+        const response = await request(stack, '/api/ai/generations', {
+          method: 'POST',
+          token,
+          body,
+        });
         expect(response.status).toBe(status);
         const problem = await json(response);
-        expect(problem.errors.some((error: { field: string }) => error.field.startsWith(field))).toBe(true);
+        expect(
+          problem.errors.some((error: { field: string }) => error.field.startsWith(field)),
+        ).toBe(true);
       }
       const invalidUtf8 = await stack.app.request('/api/ai/generations', {
         method: 'POST',
@@ -139,7 +194,12 @@ describeEachStack(
       });
       expect(invalidUtf8.status).toBe(400);
       expect((await json(invalidUtf8)).code).toBe('invalid_utf8');
-      const wrongType = await request(stack, '/api/ai/generations', { method: 'POST', token, body: 'source_text=x', headers: { 'content-type': 'text/plain' } });
+      const wrongType = await request(stack, '/api/ai/generations', {
+        method: 'POST',
+        token,
+        body: 'source_text=x',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(wrongType.status).toBe(415);
       const empty = await stack.app.request('/api/ai/generations', {
         method: 'POST',
@@ -148,15 +208,32 @@ describeEachStack(
       expect(empty.status).toBe(400);
       const huge = await stack.app.request('/api/ai/generations', {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': String(10 * 1024 * 1024),
+        },
         body: 'x'.repeat(10 * 1024 * 1024),
       });
       expect(huge.status).toBe(413);
-      expect((await request(stack, '/api/ai/generations', { method: 'POST', body: {}, token: 'not-a-jwt' })).status).toBe(401);
-      expect((await request(stack, `/api/ai/generations/${randomUUID()}`, { token })).status).toBe(404);
+      expect(
+        (
+          await request(stack, '/api/ai/generations', {
+            method: 'POST',
+            body: {},
+            token: 'not-a-jwt',
+          })
+        ).status,
+      ).toBe(401);
+      expect((await request(stack, `/api/ai/generations/${randomUUID()}`, { token })).status).toBe(
+        404,
+      );
       expect((await request(stack, '/api/ai/generations/not-a-uuid', { token })).status).toBe(404);
       expect((await request(stack, '/api/ai/generations?cursor=%%%', { token })).status).toBe(400);
-      const stored = await stack.database.db.query('select 1 from ai_generations where user_id = $1', [userId]);
+      const stored = await stack.database.db.query(
+        'select 1 from ai_generations where user_id = $1',
+        [userId],
+      );
       expect(stored.rowCount).toBe(0);
     });
 
@@ -165,7 +242,11 @@ describeEachStack(
       const token = await stack.token();
       const responses = await Promise.all(
         Array.from({ length: 9 }, (_, index) =>
-          request(stack, '/api/ai/generations', { method: 'POST', token, body: { source_text: sourceText(String(index)) } }),
+          request(stack, '/api/ai/generations', {
+            method: 'POST',
+            token,
+            body: { source_text: sourceText(String(index)) },
+          }),
         ),
       );
       const statuses = responses.map((response) => response.status).sort();
@@ -181,14 +262,27 @@ describeEachStack(
       const token = await stack.token();
       const key = randomUUID();
       const body = { source_text: sourceText('idem') };
-      const first = await request(stack, '/api/ai/generations', { method: 'POST', token, body, headers: { 'idempotency-key': key } });
-      const second = await request(stack, '/api/ai/generations', { method: 'POST', token, body, headers: { 'idempotency-key': key } });
+      const first = await request(stack, '/api/ai/generations', {
+        method: 'POST',
+        token,
+        body,
+        headers: { 'idempotency-key': key },
+      });
+      const second = await request(stack, '/api/ai/generations', {
+        method: 'POST',
+        token,
+        body,
+        headers: { 'idempotency-key': key },
+      });
       expect(first.status).toBe(202);
       expect(second.status).toBe(202);
       expect(second.headers.get('idempotent-replayed')).toBe('true');
       const firstBody = await json(first);
       expect(await json(second)).toEqual(firstBody);
-      const jobs = await stack.database.db.query('select 1 from ai_generations where idempotency_key = $1', [key]);
+      const jobs = await stack.database.db.query(
+        'select 1 from ai_generations where idempotency_key = $1',
+        [key],
+      );
       expect(jobs.rowCount).toBe(1);
 
       const other = await request(stack, '/api/ai/generations', {
@@ -200,7 +294,11 @@ describeEachStack(
       expect(other.status).toBe(422);
       expect((await json(other)).code).toBe('idempotency_key_reused');
 
-      const otherUser = await request(stack, '/api/ai/generations', { method: 'POST', body, headers: { 'idempotency-key': key } });
+      const otherUser = await request(stack, '/api/ai/generations', {
+        method: 'POST',
+        body,
+        headers: { 'idempotency-key': key },
+      });
       expect(otherUser.status).toBe(202);
       expect((await json(otherUser)).generation_id).not.toBe(firstBody.generation_id);
     });
@@ -212,7 +310,14 @@ describeEachStack(
       const body = { source_text: sourceText('race') };
       const statuses = (
         await Promise.all(
-          [0, 1].map(() => request(stack, '/api/ai/generations', { method: 'POST', token, body, headers: { 'idempotency-key': key } })),
+          [0, 1].map(() =>
+            request(stack, '/api/ai/generations', {
+              method: 'POST',
+              token,
+              body,
+              headers: { 'idempotency-key': key },
+            }),
+          ),
         )
       )
         .map((response) => response.status)
@@ -220,7 +325,10 @@ describeEachStack(
       // Either the second waited for the first to finish (replay) or saw it in progress (409).
       expect(statuses[0]).toBe(202);
       expect([202, 409]).toContain(statuses[1]);
-      const jobs = await stack.database.db.query('select 1 from ai_generations where idempotency_key = $1', [key]);
+      const jobs = await stack.database.db.query(
+        'select 1 from ai_generations where idempotency_key = $1',
+        [key],
+      );
       expect(jobs.rowCount).toBe(1);
     });
 
@@ -229,21 +337,54 @@ describeEachStack(
       await stack.startWorker();
       const tokenA = await stack.token();
       const tokenB = await stack.token();
-      const created = await json(await request(stack, '/api/ai/generations', { method: 'POST', token: tokenA, body: { source_text: sourceText('owner') } }));
+      const created = await json(
+        await request(stack, '/api/ai/generations', {
+          method: 'POST',
+          token: tokenA,
+          body: { source_text: sourceText('owner') },
+        }),
+      );
       await waitForStatus(stack, tokenA, created.generation_id, ['succeeded']);
-      const suggestions = await json(await request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, { token: tokenA }));
+      const suggestions = await json(
+        await request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, {
+          token: tokenA,
+        }),
+      );
       const suggestion = suggestions.data[0];
       const attempts = [
         request(stack, `/api/ai/generations/${created.generation_id}`, { token: tokenB }),
-        request(stack, `/api/ai/generations/${created.generation_id}/cancel`, { method: 'POST', token: tokenB }),
-        request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, { token: tokenB }),
-        request(stack, `/api/ai/suggestions/${suggestion.id}/accept`, { method: 'POST', token: tokenB }),
-        request(stack, `/api/ai/suggestions/${suggestion.id}/reject`, { method: 'POST', token: tokenB }),
-        request(stack, `/api/ai/suggestions/${suggestion.id}`, { method: 'PATCH', token: tokenB, body: { front: 'hacked' } }),
+        request(stack, `/api/ai/generations/${created.generation_id}/cancel`, {
+          method: 'POST',
+          token: tokenB,
+        }),
+        request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, {
+          token: tokenB,
+        }),
+        request(stack, `/api/ai/suggestions/${suggestion.id}/accept`, {
+          method: 'POST',
+          token: tokenB,
+        }),
+        request(stack, `/api/ai/suggestions/${suggestion.id}/reject`, {
+          method: 'POST',
+          token: tokenB,
+        }),
+        request(stack, `/api/ai/suggestions/${suggestion.id}`, {
+          method: 'PATCH',
+          token: tokenB,
+          body: { front: 'hacked' },
+        }),
       ];
       for (const response of await Promise.all(attempts)) expect(response.status).toBe(404);
-      const after = await json(await request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, { token: tokenA }));
-      expect(after.data[0]).toMatchObject({ id: suggestion.id, front: suggestion.front, status: 'proposed' });
+      const after = await json(
+        await request(stack, `/api/ai/suggestions?generation_id=${created.generation_id}`, {
+          token: tokenA,
+        }),
+      );
+      expect(after.data[0]).toMatchObject({
+        id: suggestion.id,
+        front: suggestion.front,
+        status: 'proposed',
+      });
       const listB = await json(await request(stack, '/api/ai/generations', { token: tokenB }));
       expect(listB.data).toEqual([]);
     });
@@ -251,14 +392,31 @@ describeEachStack(
     it('cancel: a pending job is canceled and refunded; a finished one is 409', async () => {
       const stack = use();
       const token = await stack.token();
-      const created = await json(await request(stack, '/api/ai/generations', { method: 'POST', token, body: { source_text: sourceText('cancel') } }));
-      const canceled = await request(stack, `/api/ai/generations/${created.generation_id}/cancel`, { method: 'POST', token });
+      const created = await json(
+        await request(stack, '/api/ai/generations', {
+          method: 'POST',
+          token,
+          body: { source_text: sourceText('cancel') },
+        }),
+      );
+      const canceled = await request(stack, `/api/ai/generations/${created.generation_id}/cancel`, {
+        method: 'POST',
+        token,
+      });
       expect(canceled.status).toBe(200);
       expect((await json(canceled)).status).toBe('canceled');
-      expect((await request(stack, `/api/ai/generations/${created.generation_id}/cancel`, { method: 'POST', token })).status).toBe(409);
-      const ledger = await stack.database.db.query<{ kind: string }>('select kind from usage_ledger where generation_id = $1 order by kind', [
-        created.generation_id,
-      ]);
+      expect(
+        (
+          await request(stack, `/api/ai/generations/${created.generation_id}/cancel`, {
+            method: 'POST',
+            token,
+          })
+        ).status,
+      ).toBe(409);
+      const ledger = await stack.database.db.query<{ kind: string }>(
+        'select kind from usage_ledger where generation_id = $1 order by kind',
+        [created.generation_id],
+      );
       expect(ledger.rows.map((row) => row.kind)).toEqual(['refund', 'reserve']);
     });
   },
@@ -273,13 +431,19 @@ describeEachStack(
       const token = await stack.token();
       const responses = await Promise.all(
         Array.from({ length: 7 }, (_, index) =>
-          request(stack, '/api/ai/generations', { method: 'POST', token, body: { source_text: sourceText(`q${index}`) } }),
+          request(stack, '/api/ai/generations', {
+            method: 'POST',
+            token,
+            body: { source_text: sourceText(`q${index}`) },
+          }),
         ),
       );
       const statuses = responses.map((response) => response.status);
       expect(statuses.filter((status) => status === 202)).toHaveLength(3);
       expect(statuses.filter((status) => status === 402)).toHaveLength(4);
-      expect((await json(responses.find((response) => response.status === 402)!)).code).toBe('quota_exceeded');
+      expect((await json(responses.find((response) => response.status === 402)!)).code).toBe(
+        'quota_exceeded',
+      );
     });
   },
   { GENLOOP_MONTHLY_QUOTA: '3', GENLOOP_RATE_LIMIT_FLASHCARDS: '100/1m' },

@@ -21,7 +21,10 @@ describeEachStack(
       const stack = use();
       const openai = await client(stack);
       const { data, response } = await openai.chat.completions
-        .create({ model: 'default', messages: [{ role: 'user', content: 'Name three Australian birds' }] })
+        .create({
+          model: 'default',
+          messages: [{ role: 'user', content: 'Name three Australian birds' }],
+        })
         .withResponse();
       expect(data.choices[0]?.message.content?.length).toBeGreaterThan(0);
       expect(data.usage?.total_tokens).toBeGreaterThan(0);
@@ -32,9 +35,18 @@ describeEachStack(
       const requestId = response.headers.get('x-request-id')!;
       const row = await eventually(async () => {
         await stack.services.telemetry.flush();
-        return (await stack.database.db.query('select * from ai_training_examples where request_id = $1', [requestId])).rows[0];
+        return (
+          await stack.database.db.query(
+            'select * from ai_training_examples where request_id = $1',
+            [requestId],
+          )
+        ).rows[0];
       });
-      expect(row).toMatchObject({ recipe: 'gateway', status: 'succeeded', selected_provider: 'openai' });
+      expect(row).toMatchObject({
+        recipe: 'gateway',
+        status: 'succeeded',
+        selected_provider: 'openai',
+      });
     });
 
     it('streaming, including the final usage chunk', async () => {
@@ -64,9 +76,15 @@ describeEachStack(
 
     it('a cut after the first byte ends the stream with an explicit error', async () => {
       const stack = use();
-      const openai = await client(stack, undefined, { 'x-genloop-simulate': 'openai=stream-cut:2' });
+      const openai = await client(stack, undefined, {
+        'x-genloop-simulate': 'openai=stream-cut:2',
+      });
       const { data: stream, response } = await openai.chat.completions
-        .create({ model: 'default', stream: true, messages: [{ role: 'user', content: 'a long story please' }] })
+        .create({
+          model: 'default',
+          stream: true,
+          messages: [{ role: 'user', content: 'a long story please' }],
+        })
         .withResponse();
       const chunks: unknown[] = [];
       const failure = await (async () => {
@@ -77,8 +95,12 @@ describeEachStack(
       const requestId = response.headers.get('x-request-id')!;
       const row = await eventually(async () => {
         await stack.services.telemetry.flush();
-        return (await stack.database.db.query('select status, error from ai_training_examples where request_id = $1', [requestId]))
-          .rows[0];
+        return (
+          await stack.database.db.query(
+            'select status, error from ai_training_examples where request_id = $1',
+            [requestId],
+          )
+        ).rows[0];
       });
       expect(row).toMatchObject({ status: 'failed' });
     });
@@ -86,10 +108,18 @@ describeEachStack(
     it('an API key works; a wrong one is 401', async () => {
       const stack = use();
       const good = await client(stack, API_KEY);
-      const completion = await good.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] });
+      const completion = await good.chat.completions.create({
+        model: 'default',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
       expect(completion.object).toBe('chat.completion');
       const bad = await client(stack, 'gl_wrong_key_that_is_long_enough_0000000');
-      await expect(bad.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      await expect(
+        bad.chat.completions.create({
+          model: 'default',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      ).rejects.toMatchObject({
         status: 401,
       });
     });
@@ -104,7 +134,10 @@ describeEachStack(
         .withResponse();
       expect(pinned.response.headers.get('x-genloop-selected-provider')).toBe('custom');
       await expect(
-        openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+        openai.chat.completions.create({
+          model: 'no-such-model',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
       ).rejects.toMatchObject({ status: 400 });
       const token = await stack.token();
       const malformed = await stack.app.request('/v1/chat/completions', {

@@ -30,7 +30,9 @@ export function spawnGenloop(args: string[], env: Record<string, string>): Genlo
     child.stderr!.on('data', (data: Buffer) => {
       output += data.toString();
     });
-    child.once('exit', (code) => reject(new Error(`genloop exited (${code}) before listening:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`genloop exited (${code}) before listening:\n${output}`)),
+    );
   });
   url.catch(() => {});
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

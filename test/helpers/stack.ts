@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -9,7 +10,6 @@ import { createLogger } from '../../src/lib/logger.ts';
 import { flashcardHandler } from '../../src/recipes/flashcards/handler.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
-import { afterAll, beforeAll, describe } from 'vitest';
 import { createTestDatabase, type DriverName, drivers, type TestDatabase } from './db.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -25,7 +25,11 @@ export interface Stack {
   /** Starts a real HTTP server for SDK clients (once). */
   listen(): Promise<RunningServer>;
   /** Starts a job worker in this process. */
-  startWorker(options?: { concurrency?: number; leaseMs?: number; pollMs?: number }): Promise<Worker>;
+  startWorker(options?: {
+    concurrency?: number;
+    leaseMs?: number;
+    pollMs?: number;
+  }): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -33,11 +37,19 @@ export interface Stack {
  * genloop assembled as `serve` assembles it, on a test database, with every provider served by
  * an in-process simulator and backoff shortened so fault tests run quickly.
  */
-export async function startStack(driver: DriverName, env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  driver: DriverName,
+  env: Record<string, string> = {},
+): Promise<Stack> {
   const database = await createTestDatabase(driver);
   const simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
   const config = resolveConfig({
-    env: { GENLOOP_JWT_SECRET: TEST_JWT_SECRET, GENLOOP_SIMULATOR: 'on', GENLOOP_LOG_LEVEL: 'silent', ...env },
+    env: {
+      GENLOOP_JWT_SECRET: TEST_JWT_SECRET,
+      GENLOOP_SIMULATOR: 'on',
+      GENLOOP_LOG_LEVEL: 'silent',
+      ...env,
+    },
   });
   const logger = createLogger(config);
   const services = await createServices(config, database.db, logger, {
@@ -93,7 +105,10 @@ export async function startStack(driver: DriverName, env: Record<string, string>
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -162,9 +162,9 @@ for (const driver of drivers) {
 
     it('refuses unsafe paths before touching storage', async () => {
       const store = driver.store();
-      await expect(store.put('uploads', '../escape.jpg', Buffer.from('x'), 'image/jpeg')).rejects.toThrow(
-        RangeError,
-      );
+      await expect(
+        store.put('uploads', '../escape.jpg', Buffer.from('x'), 'image/jpeg'),
+      ).rejects.toThrow(RangeError);
       await expect(store.get('uploads', 'a/../../b')).rejects.toThrow(RangeError);
     });
   });
@@ -174,12 +174,14 @@ describe('s3 driver specifics', () => {
   it('public links use GENLOOP_S3_PUBLIC_URL when set, else the endpoint, else AWS', () => {
     const path = `${randomUUID()}/${randomUUID()}/variant-1.webp`;
     const options = { buckets, region: 'ap-southeast-2', forcePathStyle: false };
-    expect(new S3BlobStore({ ...options, publicUrl: 'https://cdn.example.com/' }).publicUrl(path, { baseUrl: BASE })).toBe(
-      `https://cdn.example.com/${buckets.renders}/${path}`,
-    );
-    expect(new S3BlobStore({ ...options, endpoint: s3Endpoint }).publicUrl(path, { baseUrl: BASE })).toBe(
-      `${s3Endpoint}/${buckets.renders}/${path}`,
-    );
+    expect(
+      new S3BlobStore({ ...options, publicUrl: 'https://cdn.example.com/' }).publicUrl(path, {
+        baseUrl: BASE,
+      }),
+    ).toBe(`https://cdn.example.com/${buckets.renders}/${path}`);
+    expect(
+      new S3BlobStore({ ...options, endpoint: s3Endpoint }).publicUrl(path, { baseUrl: BASE }),
+    ).toBe(`${s3Endpoint}/${buckets.renders}/${path}`);
     expect(new S3BlobStore(options).publicUrl(path, { baseUrl: BASE })).toBe(
       `https://${buckets.renders}.s3.ap-southeast-2.amazonaws.com/${path}`,
     );

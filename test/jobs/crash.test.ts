@@ -1,10 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { claimJobs } from '../../src/sql/claim-jobs.ts';
 import { submitJob } from '../../src/jobs/submit.ts';
+import { claimJobs } from '../../src/sql/claim-jobs.ts';
 import { spawnGenloop } from '../helpers/process.ts';
 import { describeEachStack, eventually, type Stack, TEST_JWT_SECRET } from '../helpers/stack.ts';
 
@@ -15,7 +15,12 @@ async function submit(stack: Stack, simulate?: string) {
   const job = await submitJob(stack.database.db, {
     claims: { sub: userId, role: 'authenticated' },
     recipe: 'flashcards',
-    row: { id: randomUUID(), source_text: SOURCE, request_id: randomUUID(), input: simulate ? { simulate } : {} },
+    row: {
+      id: randomUUID(),
+      source_text: SOURCE,
+      request_id: randomUUID(),
+      input: simulate ? { simulate } : {},
+    },
     monthlyQuota: 10,
   });
   return { id: job.id, userId };
@@ -24,7 +29,10 @@ async function submit(stack: Stack, simulate?: string) {
 /** The exactly-once promise: one suggestion set, one final ledger entry, one telemetry row. */
 async function expectCompletedOnce(stack: Stack, id: string) {
   const { db } = stack.database;
-  const job = await db.query<{ status: string }>('select status from ai_generations where id = $1', [id]);
+  const job = await db.query<{ status: string }>(
+    'select status from ai_generations where id = $1',
+    [id],
+  );
   expect(job.rows[0]!.status).toBe('succeeded');
   const suggestions = await db.query<{ count: number; positions: number }>(
     'select count(*)::int as count, count(distinct position)::int as positions from ai_suggestions where generation_id = $1',
@@ -32,27 +40,43 @@ async function expectCompletedOnce(stack: Stack, id: string) {
   );
   expect(suggestions.rows[0]!.count).toBeGreaterThan(0);
   expect(suggestions.rows[0]!.count).toBe(suggestions.rows[0]!.positions);
-  const ledger = await db.query<{ kind: string }>('select kind from usage_ledger where generation_id = $1 order by kind', [id]);
+  const ledger = await db.query<{ kind: string }>(
+    'select kind from usage_ledger where generation_id = $1 order by kind',
+    [id],
+  );
   expect(ledger.rows.map((row) => row.kind)).toEqual(['reserve', 'settle']);
-  const telemetry = await db.query('select 1 from ai_training_examples where generation_id = $1', [id]);
+  const telemetry = await db.query('select 1 from ai_training_examples where generation_id = $1', [
+    id,
+  ]);
   expect(telemetry.rowCount).toBe(1);
 }
 
-describeEachStack('crashes and restarts', (use, ) => {
+describeEachStack('crashes and restarts', (use) => {
   it('a worker that died holding a job: the lease expires, another worker completes it exactly once', async () => {
     const stack = use();
     const { id } = await submit(stack);
     // A worker claims the job and dies without a word (no heartbeat, no release).
-    const [claimed] = await claimJobs(stack.database.db, { workerId: 'dead-worker', limit: 1, leaseMs: 300, recipes: ['flashcards'] });
+    const [claimed] = await claimJobs(stack.database.db, {
+      workerId: 'dead-worker',
+      limit: 1,
+      leaseMs: 300,
+      recipes: ['flashcards'],
+    });
     expect(claimed?.id).toBe(id);
     const worker = await stack.startWorker({ leaseMs: 600, pollMs: 50 });
     await eventually(async () => {
-      const { rows } = await stack.database.db.query<{ status: string }>('select status from ai_generations where id = $1', [id]);
+      const { rows } = await stack.database.db.query<{ status: string }>(
+        'select status from ai_generations where id = $1',
+        [id],
+      );
       return rows[0]!.status === 'succeeded' ? true : undefined;
     });
     await worker.stop();
     await expectCompletedOnce(stack, id);
-    const attempts = await stack.database.db.query<{ attempts: number }>('select attempts from ai_generations where id = $1', [id]);
+    const attempts = await stack.database.db.query<{ attempts: number }>(
+      'select attempts from ai_generations where id = $1',
+      [id],
+    );
     expect(attempts.rows[0]!.attempts).toBe(2);
   });
 
@@ -72,17 +96,26 @@ describeEachStack('crashes and restarts', (use, ) => {
     });
     await worker.url;
     await eventually(async () => {
-      const { rows } = await stack.database.db.query<{ status: string }>('select status from ai_generations where id = $1', [id]);
+      const { rows } = await stack.database.db.query<{ status: string }>(
+        'select status from ai_generations where id = $1',
+        [id],
+      );
       return rows[0]!.status === 'running' ? true : undefined;
     }, 20_000).catch(async (error) => {
-      const { rows } = await stack.database.db.query('select status, error, attempts from ai_generations where id = $1', [id]);
+      const { rows } = await stack.database.db.query(
+        'select status, error, attempts from ai_generations where id = $1',
+        [id],
+      );
       throw new Error(`${error}: ${JSON.stringify(rows)}\n${worker.output()}`);
     });
     worker.child.kill('SIGKILL');
     expect((await worker.exited).signal).toBe('SIGKILL');
     const survivor = await stack.startWorker({ leaseMs: 1_000, pollMs: 100 });
     await eventually(async () => {
-      const { rows } = await stack.database.db.query<{ status: string }>('select status from ai_generations where id = $1', [id]);
+      const { rows } = await stack.database.db.query<{ status: string }>(
+        'select status from ai_generations where id = $1',
+        [id],
+      );
       return rows[0]!.status === 'succeeded' ? true : undefined;
     }, 20_000);
     await survivor.stop();
@@ -99,7 +132,10 @@ describeEachStack('crashes and restarts', (use, ) => {
     const worker = await stack.startWorker({ pollMs: 60_000 });
     const before = await submit(stack);
     await eventually(async () => {
-      const { rows } = await stack.database.db.query<{ status: string }>('select status from ai_generations where id = $1', [before.id]);
+      const { rows } = await stack.database.db.query<{ status: string }>(
+        'select status from ai_generations where id = $1',
+        [before.id],
+      );
       return rows[0]!.status === 'succeeded' ? true : undefined;
     });
     await stack.database.db.query(
@@ -112,7 +148,10 @@ describeEachStack('crashes and restarts', (use, ) => {
     );
     for (const job of after) {
       await eventually(async () => {
-        const { rows } = await stack.database.db.query<{ status: string }>('select status from ai_generations where id = $1', [job.id]);
+        const { rows } = await stack.database.db.query<{ status: string }>(
+          'select status from ai_generations where id = $1',
+          [job.id],
+        );
         return rows[0]!.status === 'succeeded' ? true : undefined;
       }, 15_000);
       await expectCompletedOnce(stack, job.id);
@@ -124,7 +163,10 @@ describeEachStack('crashes and restarts', (use, ) => {
 describeEachStack('graceful shutdown (SIGTERM) under load', (use) => {
   it('in-flight requests finish, buffered telemetry is flushed, running jobs end or go back to the queue', async () => {
     const stack = use();
-    const env: Record<string, string> = { GENLOOP_JWT_SECRET: TEST_JWT_SECRET, GENLOOP_SIMULATOR: 'on' };
+    const env: Record<string, string> = {
+      GENLOOP_JWT_SECRET: TEST_JWT_SECRET,
+      GENLOOP_SIMULATOR: 'on',
+    };
     if (stack.database.driver === 'pg') env.DATABASE_URL = stack.database.url!;
     else env.GENLOOP_DATA_DIR = mkdtempSync(join(tmpdir(), 'genloop-sigterm-'));
     const server = spawnGenloop(['serve', '--port', '0'], env);
@@ -143,7 +185,11 @@ describeEachStack('graceful shutdown (SIGTERM) under load', (use) => {
     server.child.kill('SIGTERM');
     const responses = await Promise.all(inFlight);
     expect(responses.map((response) => response.status)).toEqual(Array(12).fill(200));
-    const requestIds = await Promise.all(responses.map(async (response) => ((await response.json()) as { requestId: string }).requestId));
+    const requestIds = await Promise.all(
+      responses.map(
+        async (response) => ((await response.json()) as { requestId: string }).requestId,
+      ),
+    );
     expect((await server.exited).code).toBe(0);
 
     if (stack.database.driver === 'pg') {

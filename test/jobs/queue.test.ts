@@ -15,7 +15,9 @@ describeEachDriver('job queue', (use) => {
     const claimed = (
       await Promise.all(
         workers.flatMap((workerId) =>
-          Array.from({ length: 4 }, () => claimJobs(db, { workerId, limit: 5, leaseMs: 30_000, recipes })),
+          Array.from({ length: 4 }, () =>
+            claimJobs(db, { workerId, limit: 5, leaseMs: 30_000, recipes }),
+          ),
         ),
       )
     ).flat();
@@ -34,12 +36,26 @@ describeEachDriver('job queue', (use) => {
     const [id] = await insertPendingJobs(db, 1);
     const [job] = await claimJobs(db, { workerId: 'first', limit: 10, leaseMs: 60_000, recipes });
     expect(job?.id).toBe(id);
-    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({ requeued: 0 });
-    expect(await claimJobs(db, { workerId: 'second', limit: 10, leaseMs: 60_000, recipes })).toEqual([]);
+    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({
+      requeued: 0,
+    });
+    expect(
+      await claimJobs(db, { workerId: 'second', limit: 10, leaseMs: 60_000, recipes }),
+    ).toEqual([]);
 
-    await db.query(`update ai_generations set lease_until = now() - interval '1 second' where id = $1`, [id]);
-    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({ requeued: 1 });
-    const [again] = await claimJobs(db, { workerId: 'second', limit: 10, leaseMs: 60_000, recipes });
+    await db.query(
+      `update ai_generations set lease_until = now() - interval '1 second' where id = $1`,
+      [id],
+    );
+    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({
+      requeued: 1,
+    });
+    const [again] = await claimJobs(db, {
+      workerId: 'second',
+      limit: 10,
+      leaseMs: 60_000,
+      recipes,
+    });
     expect(again).toMatchObject({ id, attempts: 2 });
     // The first worker lost the job: its completion is refused.
     expect(await finishJob(db, id!, 'first', { status: 'succeeded' })).toBe(false);
@@ -50,27 +66,47 @@ describeEachDriver('job queue', (use) => {
     const { db } = use();
     const [id] = await insertPendingJobs(db, 1, { maxAttempts: 1 });
     await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, recipes });
-    await db.query(`update ai_generations set lease_until = now() - interval '1 second' where id = $1`, [id]);
+    await db.query(
+      `update ai_generations set lease_until = now() - interval '1 second' where id = $1`,
+      [id],
+    );
     expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({ failed: 1 });
     expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({ failed: 0 });
-    const job = await db.query<{ status: string; error: { code: string } }>('select status, error from ai_generations where id = $1', [id]);
+    const job = await db.query<{ status: string; error: { code: string } }>(
+      'select status, error from ai_generations where id = $1',
+      [id],
+    );
     expect(job.rows[0]).toMatchObject({ status: 'failed', error: { code: 'lease_expired' } });
     const ledger = await db.query<{ kind: string; amount: number }>(
       'select kind, amount from usage_ledger where generation_id = $1 order by created_at, kind',
       [id],
     );
-    expect(ledger.rows.map((row) => `${row.kind}:${row.amount}`).sort()).toEqual(['refund:1', 'reserve:-1']);
+    expect(ledger.rows.map((row) => `${row.kind}:${row.amount}`).sort()).toEqual([
+      'refund:1',
+      'reserve:-1',
+    ]);
   });
 
   it('a job running past the time limit is timed out and refunded', async () => {
     const { db } = use();
     const [id] = await insertPendingJobs(db, 1);
     await claimJobs(db, { workerId: 'w', limit: 10, leaseMs: 60_000, recipes });
-    await db.query(`update ai_generations set started_at = now() - interval '11 minutes' where id = $1`, [id]);
-    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({ timedOut: 1 });
-    const { rows } = await db.query<{ status: string }>('select status from ai_generations where id = $1', [id]);
+    await db.query(
+      `update ai_generations set started_at = now() - interval '11 minutes' where id = $1`,
+      [id],
+    );
+    expect(await reapJobs(db, { runningTimeoutMs: 600_000, recipes })).toMatchObject({
+      timedOut: 1,
+    });
+    const { rows } = await db.query<{ status: string }>(
+      'select status from ai_generations where id = $1',
+      [id],
+    );
     expect(rows[0]?.status).toBe('timed_out');
-    const refunds = await db.query(`select 1 from usage_ledger where generation_id = $1 and kind = 'refund'`, [id]);
+    const refunds = await db.query(
+      `select 1 from usage_ledger where generation_id = $1 and kind = 'refund'`,
+      [id],
+    );
     expect(refunds.rowCount).toBe(1);
   });
 
@@ -80,7 +116,9 @@ describeEachDriver('job queue', (use) => {
     const claimed = await claimJobs(db, { workerId: 'hb', limit: 2, leaseMs: 1_000, recipes });
     expect(claimed.map((job) => job.id).sort()).toEqual([...ids].sort());
     expect((await heartbeatJobs(db, { workerId: 'other', ids, leaseMs: 60_000 })).length).toBe(0);
-    expect((await heartbeatJobs(db, { workerId: 'hb', ids, leaseMs: 60_000 })).sort()).toEqual([...ids].sort());
+    expect((await heartbeatJobs(db, { workerId: 'hb', ids, leaseMs: 60_000 })).sort()).toEqual(
+      [...ids].sort(),
+    );
     expect(await releaseJobs(db, { workerId: 'hb', ids })).toBe(2);
     const { rows } = await db.query<{ status: string; attempts: number }>(
       'select status, attempts from ai_generations where id = any($1::uuid[])',

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
-import { RouteError } from '../../src/routing/router.ts';
 import type { ChatResult } from '../../src/providers/types.ts';
+import { RouteError } from '../../src/routing/router.ts';
 import { describeEachStack, type Stack } from '../helpers/stack.ts';
 
-const ask = (stack: Stack, simulate?: string, requestedProvider?: 'openai' | 'custom' | 'openrouter') =>
+const ask = (
+  stack: Stack,
+  simulate?: string,
+  requestedProvider?: 'openai' | 'custom' | 'openrouter',
+) =>
   stack.services.router.route<ChatResult>({
     requestId: randomUUID(),
     requestedProvider,
     simulate,
-    build: (config) => ({ model: config.model ?? 'm', messages: [{ role: 'user', content: 'say hello' }] }),
+    build: (config) => ({
+      model: config.model ?? 'm',
+      messages: [{ role: 'user', content: 'say hello' }],
+    }),
   });
 
 async function setConfigs(stack: Stack, sql: string, params: unknown[] = []): Promise<void> {
@@ -32,24 +39,39 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
 
   it('fallback: the default answers when healthy', async () => {
     const result = await ask(use());
-    expect(result.metadata).toMatchObject({ selectedProvider: 'openai', fallbackUsed: false, routeStrategy: 'fallback' });
+    expect(result.metadata).toMatchObject({
+      selectedProvider: 'openai',
+      fallbackUsed: false,
+      routeStrategy: 'fallback',
+    });
     expect(result.attempts).toHaveLength(1);
     expect(result.value.content.length).toBeGreaterThan(0);
   });
 
   it('a hanging provider is aborted by its timeout and the route falls back', async () => {
     const result = await ask(use(), 'openai=hang');
-    expect(result.metadata).toMatchObject({ selectedProvider: 'custom', fallbackUsed: true, fallbackProvider: 'custom' });
+    expect(result.metadata).toMatchObject({
+      selectedProvider: 'custom',
+      fallbackUsed: true,
+      fallbackProvider: 'custom',
+    });
     const openaiAttempts = result.attempts.filter((attempt) => attempt.provider === 'openai');
     expect(openaiAttempts.map((attempt) => attempt.status)).toEqual(['timeout', 'timeout']);
   });
 
   it('429 with Retry-After: the retry waits at least that long', async () => {
     const stack = use();
-    await setConfigs(stack, `update ai_provider_configs set max_retries = 1 where provider = 'openai' and environment = 'prod'`);
+    await setConfigs(
+      stack,
+      `update ai_provider_configs set max_retries = 1 where provider = 'openai' and environment = 'prod'`,
+    );
     const result = await ask(stack, 'openai=error:429');
     const [first, second] = result.attempts;
-    expect(first).toMatchObject({ provider: 'openai', errorClass: 'rate_limited', httpStatus: 429 });
+    expect(first).toMatchObject({
+      provider: 'openai',
+      errorClass: 'rate_limited',
+      httpStatus: 429,
+    });
     expect(first!.retryAfterMs).toBeGreaterThan(0);
     expect(second!.provider).toBe('openai');
     const gap = second!.createdAt.getTime() - (first!.createdAt.getTime() + first!.latencyMs);
@@ -60,7 +82,11 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
   it('5xx and connection resets are retried, then fall back', async () => {
     for (const fault of ['error:503', 'reset']) {
       const result = await ask(use(), `openai=${fault}`);
-      expect(result.attempts.map((attempt) => attempt.provider)).toEqual(['openai', 'openai', 'custom']);
+      expect(result.attempts.map((attempt) => attempt.provider)).toEqual([
+        'openai',
+        'openai',
+        'custom',
+      ]);
       expect(result.metadata.fallbackUsed).toBe(true);
     }
   });
@@ -73,7 +99,9 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
   });
 
   it('every provider failing gives all_providers_failed with each attempt recorded', async () => {
-    const error = await ask(use(), 'openai=error:500;openrouter=error:502;custom=error:503').catch((caught: unknown) => caught);
+    const error = await ask(use(), 'openai=error:500;openrouter=error:502;custom=error:503').catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(RouteError);
     expect((error as RouteError).code).toBe('all_providers_failed');
     expect((error as RouteError).attempts.map((attempt) => attempt.provider)).toEqual([
@@ -97,7 +125,9 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
     );
     expect(rows[0]!.consecutive_failures).toBeGreaterThanOrEqual(3);
     // Recovery: once the cooldown has passed and openai answers, its streak is cleared.
-    await stack.database.db.query(`update ai_provider_health set cooldown_until = now() - interval '1 second'`);
+    await stack.database.db.query(
+      `update ai_provider_health set cooldown_until = now() - interval '1 second'`,
+    );
     await stack.services.cooldown.refresh();
     const recovered = await ask(stack);
     expect(recovered.attempts[0]!.provider).toBe('openai');
@@ -116,7 +146,9 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
     );
     const error = await ask(stack, 'openai=error:500').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RouteError);
-    expect((error as RouteError).attempts.every((attempt) => attempt.provider === 'openai')).toBe(true);
+    expect((error as RouteError).attempts.every((attempt) => attempt.provider === 'openai')).toBe(
+      true,
+    );
     expect((error as RouteError).metadata.routeStrategy).toBe('single_provider');
   });
 
@@ -130,7 +162,8 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
         where environment = 'prod'`,
     );
     const picks = new Set<string>();
-    for (let index = 0; index < 30; index++) picks.add((await ask(stack)).metadata.selectedProvider!);
+    for (let index = 0; index < 30; index++)
+      picks.add((await ask(stack)).metadata.selectedProvider!);
     expect(picks).toEqual(new Set(['openai', 'custom']));
   });
 
@@ -140,7 +173,10 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
       selectedProvider: 'custom',
       requestedProvider: 'custom',
     });
-    await setConfigs(stack, `update ai_provider_configs set enabled = false where provider = 'custom'`);
+    await setConfigs(
+      stack,
+      `update ai_provider_configs set enabled = false where provider = 'custom'`,
+    );
     const error = await ask(stack, undefined, 'custom').catch((caught: unknown) => caught);
     expect((error as RouteError).code).toBe('provider_not_enabled');
   });
@@ -148,23 +184,35 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
   it('a config change reaches the router without a restart (NOTIFY)', async () => {
     const stack = use();
     expect((await ask(stack)).metadata.selectedProvider).toBe('openai');
-    await stack.database.db.query(`update ai_provider_configs set is_default = false where environment = 'prod'`);
-    await stack.database.db.query(`update ai_provider_configs set is_default = true where provider = 'custom' and environment = 'prod'`);
+    await stack.database.db.query(
+      `update ai_provider_configs set is_default = false where environment = 'prod'`,
+    );
+    await stack.database.db.query(
+      `update ai_provider_configs set is_default = true where provider = 'custom' and environment = 'prod'`,
+    );
     let selected: string | null = null;
     for (let index = 0; index < 100 && selected !== 'custom'; index++) {
       selected = (await ask(stack)).metadata.selectedProvider;
       if (selected !== 'custom') await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(selected).toBe('custom');
-    await stack.database.db.query(`update ai_provider_configs set is_default = (provider = 'openai') where environment = 'prod'`);
+    await stack.database.db.query(
+      `update ai_provider_configs set is_default = (provider = 'openai') where environment = 'prod'`,
+    );
   });
 
   it('no enabled provider: no_provider_available', async () => {
     const stack = use();
-    await setConfigs(stack, `update ai_provider_configs set is_default = false, enabled = false where environment = 'prod'`);
+    await setConfigs(
+      stack,
+      `update ai_provider_configs set is_default = false, enabled = false where environment = 'prod'`,
+    );
     const error = await ask(stack).catch((caught: unknown) => caught);
     expect((error as RouteError).code).toBe('no_provider_available');
-    await setConfigs(stack, `update ai_provider_configs set enabled = true, is_default = (provider = 'openai') where environment = 'prod'`);
+    await setConfigs(
+      stack,
+      `update ai_provider_configs set enabled = true, is_default = (provider = 'openai') where environment = 'prod'`,
+    );
   });
 
   it('streaming: a failure before the first chunk falls back; a cut after it surfaces as an error', async () => {
@@ -173,7 +221,10 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
       stack.services.router.routeStream({
         requestId: randomUUID(),
         simulate,
-        build: (config) => ({ model: config.model ?? 'm', messages: [{ role: 'user', content: 'tell me a story' }] }),
+        build: (config) => ({
+          model: config.model ?? 'm',
+          messages: [{ role: 'user', content: 'tell me a story' }],
+        }),
       });
     const fallback = await request('openai=error:503');
     expect(fallback.metadata.selectedProvider).toBe('custom');

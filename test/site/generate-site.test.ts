@@ -27,7 +27,10 @@ async function telemetryFor(stack: Stack, requestId: string) {
 describeEachStack('POST /functions/v1/generate-site', (use) => {
   it('returns a valid site with the seed 000 metadata, and records the same in telemetry', async () => {
     const stack = use();
-    const response = await post(stack, { prompt: 'A sourdough bakery in Hobart', business_name: 'Crumb & Co' });
+    const response = await post(stack, {
+      prompt: 'A sourdough bakery in Hobart',
+      business_name: 'Crumb & Co',
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
     expect(siteSchema.safeParse(body.site).success).toBe(true);
@@ -52,18 +55,29 @@ describeEachStack('POST /functions/v1/generate-site', (use) => {
       latency_ms: body.latencyMs,
       schema_valid: true,
     });
-    const attempts = await stack.database.db.query('select * from ai_provider_attempts where request_id = $1', [body.requestId]);
+    const attempts = await stack.database.db.query(
+      'select * from ai_provider_attempts where request_id = $1',
+      [body.requestId],
+    );
     expect(attempts.rowCount).toBe(1);
   });
 
   it('falls back when the default returns invalid JSON, and says so', async () => {
     const stack = use();
-    const response = await post(stack, { prompt: 'A surf school' }, { 'x-genloop-simulate': 'openai=invalid-json' });
+    const response = await post(
+      stack,
+      { prompt: 'A surf school' },
+      { 'x-genloop-simulate': 'openai=invalid-json' },
+    );
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ selectedProvider: 'custom', fallbackUsed: true });
     const row = await telemetryFor(stack, body.requestId as string);
-    expect(row).toMatchObject({ fallback_used: true, fallback_provider: 'custom', selected_provider: 'custom' });
+    expect(row).toMatchObject({
+      fallback_used: true,
+      fallback_provider: 'custom',
+      selected_provider: 'custom',
+    });
   });
 
   it('total failure: 502 problem, and a failed telemetry row that still obeys the contract', async () => {
@@ -85,15 +99,21 @@ describeEachStack('POST /functions/v1/generate-site', (use) => {
 
   it('requested provider: honoured when enabled, 422 when disabled, 400 when unknown', async () => {
     const stack = use();
-    const chosen = (await (await post(stack, { prompt: 'A gym', provider: 'custom' })).json()) as Record<string, unknown>;
+    const chosen = (await (
+      await post(stack, { prompt: 'A gym', provider: 'custom' })
+    ).json()) as Record<string, unknown>;
     expect(chosen).toMatchObject({ selectedProvider: 'custom', requestedProvider: 'custom' });
 
-    await stack.database.db.query(`update ai_provider_configs set enabled = false where provider = 'custom'`);
+    await stack.database.db.query(
+      `update ai_provider_configs set enabled = false where provider = 'custom'`,
+    );
     stack.services.configs.invalidate();
     const disabled = await post(stack, { prompt: 'A gym', provider: 'custom' });
     expect(disabled.status).toBe(422);
     expect(((await disabled.json()) as { code: string }).code).toBe('provider_not_enabled');
-    await stack.database.db.query(`update ai_provider_configs set enabled = true where provider = 'custom'`);
+    await stack.database.db.query(
+      `update ai_provider_configs set enabled = true where provider = 'custom'`,
+    );
     stack.services.configs.invalidate();
 
     const unknown = await post(stack, { prompt: 'A gym', provider: 'anthropic' });
@@ -117,16 +137,29 @@ describeEachStack('POST /functions/v1/generate-site', (use) => {
     }
     const malformed = await post(stack, '{"prompt": ');
     expect(malformed.status).toBe(400);
-    const noToken = await stack.app.request('/functions/v1/generate-site', { method: 'POST', body: '{}' });
+    const noToken = await stack.app.request('/functions/v1/generate-site', {
+      method: 'POST',
+      body: '{}',
+    });
     expect(noToken.status).toBe(401);
   });
 
   it('patch mode applies an RFC 6902 patch and records patch_apply_success', async () => {
     const stack = use();
-    const created = (await (await post(stack, { prompt: 'A café in Perth' })).json()) as { site: unknown };
-    const response = await post(stack, { mode: 'patch', prompt: 'Change the title to "Perth Beans"', site: created.site });
+    const created = (await (await post(stack, { prompt: 'A café in Perth' })).json()) as {
+      site: unknown;
+    };
+    const response = await post(stack, {
+      mode: 'patch',
+      prompt: 'Change the title to "Perth Beans"',
+      site: created.site,
+    });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { site: unknown; operations: unknown[]; requestId: string };
+    const body = (await response.json()) as {
+      site: unknown;
+      operations: unknown[];
+      requestId: string;
+    };
     expect(siteSchema.safeParse(body.site).success).toBe(true);
     expect(body.operations.length).toBeGreaterThan(0);
     const row = await telemetryFor(stack, body.requestId);
@@ -136,11 +169,21 @@ describeEachStack('POST /functions/v1/generate-site', (use) => {
   it('the typed client hands back the metadata for UI state', async () => {
     const stack = use();
     const server = await stack.listen();
-    const client = createGenloopClient({ baseUrl: server.url, token: () => stack.token(randomUUID()) });
+    const client = createGenloopClient({
+      baseUrl: server.url,
+      token: () => stack.token(randomUUID()),
+    });
     const { site, metadata } = await client.generateSite({ prompt: 'A yoga studio in Byron Bay' });
     expect(site.sections.length).toBeGreaterThan(0);
     expect(Object.keys(metadata).sort()).toEqual(
-      ['fallbackUsed', 'latencyMs', 'promptTemplateVersion', 'requestId', 'routeStrategy', 'selectedProvider'].sort(),
+      [
+        'fallbackUsed',
+        'latencyMs',
+        'promptTemplateVersion',
+        'requestId',
+        'routeStrategy',
+        'selectedProvider',
+      ].sort(),
     );
     const failure = await client.generateSite({ prompt: '' }).catch((caught: unknown) => caught);
     expect(failure).toBeInstanceOf(GenloopError);

@@ -38,7 +38,10 @@ describeEachStack(
         { source: 'generation', selected_provider: first.selectedProvider },
         { source: 'generation_cached', selected_provider: first.selectedProvider },
       ]);
-      const attempts = await stack.database.db.query('select 1 from ai_provider_attempts where request_id = $1', [second.requestId]);
+      const attempts = await stack.database.db.query(
+        'select 1 from ai_provider_attempts where request_id = $1',
+        [second.requestId],
+      );
       expect(attempts.rowCount).toBe(0);
     });
 

@@ -75,7 +75,6 @@ export function chatCompletionRoutes(services: Services) {
         503: { description: 'No provider enabled', content: problem },
       },
     }),
-    // biome-ignore lint/suspicious/noExplicitAny: the handler answers JSON or an SSE stream.
     (async (c: Context) => {
       const body = c.req.valid('json' as never) as z.infer<typeof ChatCompletionRequestSchema>;
       const started = performance.now();

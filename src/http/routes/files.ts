@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
+import type { BlobStore } from '../../storage/blob-store.ts';
 import { LocalBlobStore } from '../../storage/local-store.ts';
 import { isSafePath } from '../../storage/paths.ts';
 import { verifyLink } from '../../storage/signed-link.ts';
-import type { BlobStore } from '../../storage/blob-store.ts';
 import { HttpError } from '../http-error.ts';
 
 /**

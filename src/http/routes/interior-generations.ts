@@ -3,9 +3,9 @@ import type { Context } from 'hono';
 import type { InteriorDeps } from '../../recipes/interior/deps.ts';
 import type { Interior } from '../../recipes/interior/index.ts';
 import {
+  type InteriorFields,
   interiorFieldsSchema,
   interiorJsonSchema,
-  type InteriorFields,
 } from '../../recipes/interior/schema.ts';
 import { getGeneration, type NewImage, submitGeneration } from '../../recipes/interior/service.ts';
 import type { Services } from '../../services.ts';
@@ -150,7 +150,13 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
   } catch (error) {
     throw new HttpError(400, 'invalid_multipart', 'the multipart body cannot be read', {
       cause: error,
-      errors: [{ field: 'body', code: 'invalid', message: 'a well-formed multipart/form-data body is required' }],
+      errors: [
+        {
+          field: 'body',
+          code: 'invalid',
+          message: 'a well-formed multipart/form-data body is required',
+        },
+      ],
     });
   }
   const errors: FieldError[] = [];
@@ -198,7 +204,10 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
     });
   }
   const images = await Promise.all(
-    files.map(async ({ file, field }) => ({ bytes: new Uint8Array(await file.arrayBuffer()), field })),
+    files.map(async ({ file, field }) => ({
+      bytes: new Uint8Array(await file.arrayBuffer()),
+      field,
+    })),
   );
   return { fields: parsed.data, images, uploadIds: [] };
 }
@@ -253,7 +262,10 @@ function submitDocs(maxBody: number) {
         required: true,
         content: {
           'multipart/form-data': {
-            schema: z.object({ ...fields, images: z.array(z.string().openapi({ format: 'binary' })) }),
+            schema: z.object({
+              ...fields,
+              images: z.array(z.string().openapi({ format: 'binary' })),
+            }),
           },
           'application/json': {
             schema: z.object({ ...fields, upload_ids: z.array(z.string().uuid()).optional() }),
@@ -272,7 +284,10 @@ function submitDocs(maxBody: number) {
       },
       400: { description: 'Invalid fields, images or mode/input combination', content: problem },
       402: { description: 'Monthly quota used up', content: problem },
-      409: { description: 'Another generation in flight, or same Idempotency-Key running', content: problem },
+      409: {
+        description: 'Another generation in flight, or same Idempotency-Key running',
+        content: problem,
+      },
       413: { description: 'Body or an image too large', content: problem },
       415: { description: 'Neither multipart nor JSON', content: problem },
       503: { description: 'Image provider disabled', content: problem },

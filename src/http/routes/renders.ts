@@ -108,7 +108,10 @@ export function renderRoutes(interior: Interior) {
       security,
       request: { params: z.object({ id: z.string() }) },
       responses: {
-        200: { description: 'The render', content: { 'application/json': { schema: RenderSchema } } },
+        200: {
+          description: 'The render',
+          content: { 'application/json': { schema: RenderSchema } },
+        },
         404: { description: 'Not found', content: problem },
       },
     }),
@@ -159,7 +162,8 @@ function toView(row: RenderRow, store: BlobStore, baseUrl: string): RenderView {
     style: row.style,
     room_type: row.room_type,
     prompt: row.prompt,
-    created_at: row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
+    created_at:
+      row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
     variants: row.variants.map((variant) => ({
       url: store.publicUrl(variant.path, { baseUrl }),
       thumbnail_url: variant.thumbnail_path

@@ -6,9 +6,13 @@ import { verifyStandardWebhook } from './standard-webhooks.ts';
 const secret = generateWebhookSecret();
 const now = Date.UTC(2026, 1, 15, 12, 0, 0);
 const seconds = Math.floor(now / 1000);
-const body = Buffer.from(JSON.stringify({ id: 'p1', status: 'succeeded', output: ['https://x/1.png'] }));
+const body = Buffer.from(
+  JSON.stringify({ id: 'p1', status: 'succeeded', output: ['https://x/1.png'] }),
+);
 
-function signed(overrides: { id?: string; timestamp?: number; secret?: string; body?: Buffer } = {}) {
+function signed(
+  overrides: { id?: string; timestamp?: number; secret?: string; body?: Buffer } = {},
+) {
   const id = overrides.id ?? 'msg_2abc';
   const timestamp = overrides.timestamp ?? seconds;
   return {
@@ -37,8 +41,9 @@ describe('Standard Webhooks verification', () => {
     const v2 = `v2,${headers.signature.slice(3)}`;
     const signature = `${other} ${v2} ${headers.signature}`;
     expect(verifyStandardWebhook(secret, { ...headers, signature }, body, { now }).ok).toBe(true);
-    expect(verifyStandardWebhook(secret, { ...headers, signature: `${other} ${v2}` }, body, { now }))
-      .toMatchObject({ ok: false, reason: 'signature' });
+    expect(
+      verifyStandardWebhook(secret, { ...headers, signature: `${other} ${v2}` }, body, { now }),
+    ).toMatchObject({ ok: false, reason: 'signature' });
   });
 
   it('accepts a secret without the whsec_ prefix (the spec allows it)', () => {
@@ -60,9 +65,12 @@ describe('Standard Webhooks verification', () => {
 
   it('refuses a changed id or timestamp (both are signed)', () => {
     const { headers } = signed();
-    expect(verifyStandardWebhook(secret, { ...headers, id: 'msg_other' }, body, { now }).ok).toBe(false);
+    expect(verifyStandardWebhook(secret, { ...headers, id: 'msg_other' }, body, { now }).ok).toBe(
+      false,
+    );
     expect(
-      verifyStandardWebhook(secret, { ...headers, timestamp: String(seconds + 1) }, body, { now }).ok,
+      verifyStandardWebhook(secret, { ...headers, timestamp: String(seconds + 1) }, body, { now })
+        .ok,
     ).toBe(false);
   });
 
@@ -77,8 +85,9 @@ describe('Standard Webhooks verification', () => {
   it('refuses missing headers', () => {
     const { headers } = signed();
     for (const name of ['id', 'timestamp', 'signature'] as const) {
-      expect(verifyStandardWebhook(secret, { ...headers, [name]: undefined }, body, { now }))
-        .toMatchObject({ ok: false, reason: 'missing' });
+      expect(
+        verifyStandardWebhook(secret, { ...headers, [name]: undefined }, body, { now }),
+      ).toMatchObject({ ok: false, reason: 'missing' });
     }
   });
 
@@ -88,7 +97,10 @@ describe('Standard Webhooks verification', () => {
       [360, 'future'],
     ] as const) {
       const { headers } = signed({ timestamp: seconds + offset });
-      expect(verifyStandardWebhook(secret, headers, body, { now })).toMatchObject({ ok: false, reason });
+      expect(verifyStandardWebhook(secret, headers, body, { now })).toMatchObject({
+        ok: false,
+        reason,
+      });
     }
     for (const offset of [-240, 240]) {
       const { headers } = signed({ timestamp: seconds + offset });
@@ -99,8 +111,9 @@ describe('Standard Webhooks verification', () => {
   it('refuses a replay of a captured delivery once it is older than the tolerance', () => {
     const captured = signed();
     expect(verifyStandardWebhook(secret, captured.headers, body, { now }).ok).toBe(true);
-    expect(verifyStandardWebhook(secret, captured.headers, body, { now: now + 301_000 }))
-      .toMatchObject({ ok: false, reason: 'stale' });
+    expect(
+      verifyStandardWebhook(secret, captured.headers, body, { now: now + 301_000 }),
+    ).toMatchObject({ ok: false, reason: 'stale' });
   });
 
   it('refuses malformed timestamps and ids without computing anything', () => {

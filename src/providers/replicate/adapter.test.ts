@@ -75,7 +75,10 @@ describe('replicate adapter: parameter mapping', () => {
     expect(imagine).not.toHaveProperty('prompt_strength');
     for (const mode of ['redesign', 'staging'] as const) {
       const input = toReplicateInput({ ...base, mode, imageUrls: ['https://a/1.jpg'] });
-      expect(input).toMatchObject({ image: 'https://a/1.jpg', prompt_strength: PROMPT_STRENGTH[mode] });
+      expect(input).toMatchObject({
+        image: 'https://a/1.jpg',
+        prompt_strength: PROMPT_STRENGTH[mode],
+      });
       expect(input).not.toHaveProperty('image_input');
     }
   });
@@ -102,18 +105,26 @@ describe('replicate adapter: parameter mapping', () => {
   });
 
   it('addresses a model by name, or pins a version', () => {
-    expect(modelTarget('black-forest-labs/flux-dev')).toEqual({ model: 'black-forest-labs/flux-dev' });
-    expect(modelTarget('stability-ai/sdxl:7762fd07')).toEqual({ version: 'stability-ai/sdxl:7762fd07' });
+    expect(modelTarget('black-forest-labs/flux-dev')).toEqual({
+      model: 'black-forest-labs/flux-dev',
+    });
+    expect(modelTarget('stability-ai/sdxl:7762fd07')).toEqual({
+      version: 'stability-ai/sdxl:7762fd07',
+    });
   });
 
   it('builds the webhook URL from the setting, else the public URL, else the request origin', () => {
     const origin = 'http://127.0.0.1:8787';
     expect(
-      webhookUrlFor({ configured: 'https://hooks.example.com/r', publicBaseUrl: 'https://x', requestOrigin: origin }),
+      webhookUrlFor({
+        configured: 'https://hooks.example.com/r',
+        publicBaseUrl: 'https://x',
+        requestOrigin: origin,
+      }),
     ).toBe('https://hooks.example.com/r');
-    expect(webhookUrlFor({ publicBaseUrl: 'https://genloop.example.com/', requestOrigin: origin })).toBe(
-      `https://genloop.example.com${WEBHOOK_PATH}`,
-    );
+    expect(
+      webhookUrlFor({ publicBaseUrl: 'https://genloop.example.com/', requestOrigin: origin }),
+    ).toBe(`https://genloop.example.com${WEBHOOK_PATH}`);
     expect(webhookUrlFor({ requestOrigin: origin })).toBe(`${origin}${WEBHOOK_PATH}`);
   });
 });

@@ -8,13 +8,23 @@ const errorBodySchema = z
     title: z.string().nullish(),
     status: z.number().nullish(),
     invalid_fields: z
-      .array(z.object({ field: z.string().optional(), description: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({ field: z.string().optional(), description: z.string().optional() })
+          .passthrough(),
+      )
       .nullish(),
   })
   .passthrough();
 
 /** Connection errors raised before a request could reach the server. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 /** The SDK's ApiError (not exported at runtime): it carries the failed Response. */
 function apiErrorResponse(error: unknown): Response | undefined {

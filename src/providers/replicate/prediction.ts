@@ -45,7 +45,8 @@ export function isTerminal(status: PredictionStatus): boolean {
 export function outputUrls(prediction: Prediction): string[] {
   const { output } = prediction;
   if (typeof output === 'string') return [output];
-  if (Array.isArray(output)) return output.filter((item): item is string => typeof item === 'string');
+  if (Array.isArray(output))
+    return output.filter((item): item is string => typeof item === 'string');
   return [];
 }
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /** `CreateAIGenerationCommand` of seed 004: the body of `POST /api/ai/generations`. */

@@ -1,5 +1,5 @@
-import { writeTelemetry } from '../../routing/telemetry.ts';
 import { isTerminal, type Prediction } from '../../providers/replicate/prediction.ts';
+import { writeTelemetry } from '../../routing/telemetry.ts';
 import {
   completeUnheldJob,
   findJobByPrediction,
@@ -8,11 +8,7 @@ import {
 } from '../../sql/generation-jobs.ts';
 import { debitLateSuccess, finalizeGeneration } from '../../sql/usage.ts';
 import { recordWebhookEvent } from '../../sql/webhook-events.ts';
-import {
-  completionFromPrediction,
-  parseInteriorJob,
-  writeRender,
-} from './completion.ts';
+import { completionFromPrediction, parseInteriorJob, writeRender } from './completion.ts';
 import type { InteriorDeps } from './deps.ts';
 import { modelFor } from './handler.ts';
 

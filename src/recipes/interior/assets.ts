@@ -1,8 +1,8 @@
 import { backoffDelay, sleep } from '../../routing/backoff.ts';
+import type { VariantRow } from '../../sql/renders.ts';
 import { AssetFetchError, fetchAsset } from '../../storage/asset-fetch.ts';
 import { toVariantImages } from '../../storage/images.ts';
 import { thumbnailPath, variantPath } from '../../storage/paths.ts';
-import type { VariantRow } from '../../sql/renders.ts';
 import type { InteriorDeps } from './deps.ts';
 
 const DOWNLOAD_ATTEMPTS = 3;
@@ -30,7 +30,12 @@ export async function storeVariants(
       const path = variantPath(job.user_id, job.id, index);
       const thumbnail = thumbnailPath(job.user_id, job.id, index);
       await deps.store.put('renders', path, images.full.bytes, images.full.contentType);
-      await deps.store.put('renders', thumbnail, images.thumbnail.bytes, images.thumbnail.contentType);
+      await deps.store.put(
+        'renders',
+        thumbnail,
+        images.thumbnail.bytes,
+        images.thumbnail.contentType,
+      );
       return {
         idx: index,
         bucket,

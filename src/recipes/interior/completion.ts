@@ -82,7 +82,8 @@ export async function completionFromPrediction(
   prediction: Prediction,
   options: { model: string | null; priorAttempts?: readonly AttemptRecord[]; signal?: AbortSignal },
 ): Promise<Completion> {
-  if (!isTerminal(prediction.status)) throw new Error(`prediction ${prediction.id} is still running`);
+  if (!isTerminal(prediction.status))
+    throw new Error(`prediction ${prediction.id} is still running`);
   const latencyMs = predictionLatencyMs(prediction);
   const model = prediction.model ?? options.model;
   const base = {
@@ -175,9 +176,16 @@ export function failureCompletion(
   const attempts = [...(failure.attempts ?? [])];
   if (failure.predictionId) {
     attempts.push(
-      predictionAttempt(attempts.length + 1, failure.model, latencyMs, 'failed', failure.errorClass, {
-        message: failure.providerError ?? error.message,
-      }),
+      predictionAttempt(
+        attempts.length + 1,
+        failure.model,
+        latencyMs,
+        'failed',
+        failure.errorClass,
+        {
+          message: failure.providerError ?? error.message,
+        },
+      ),
     );
   }
   return {

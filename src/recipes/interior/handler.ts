@@ -267,6 +267,9 @@ async function cancelQuietly(
   config: ProviderConfig,
 ): Promise<void> {
   await client.cancel(predictionId, { timeoutMs: config.timeoutMs }).catch((error: unknown) => {
-    deps.logger.warn({ err: error, prediction_id: predictionId }, 'canceling the prediction failed');
+    deps.logger.warn(
+      { err: error, prediction_id: predictionId },
+      'canceling the prediction failed',
+    );
   });
 }

@@ -14,21 +14,58 @@ const BENIGN_PHRASES = [
   /\bbath bombs?\b/g,
 ];
 
-const BLOCKED: readonly { category: Exclude<ModerationResult, { allowed: true }>['category']; terms: string[] }[] = [
+const BLOCKED: readonly {
+  category: Exclude<ModerationResult, { allowed: true }>['category'];
+  terms: string[];
+}[] = [
   {
     category: 'sexual',
     terms: [
-      'nude', 'nudes', 'naked', 'nudity', 'porn', 'porno', 'pornographic', 'pornography',
-      'sex', 'sexual', 'erotic', 'erotica', 'nsfw', 'genital', 'genitals', 'penis', 'vagina',
-      'boobs', 'topless', 'fetish', 'orgy', 'hentai', 'stripper', 'xxx',
+      'nude',
+      'nudes',
+      'naked',
+      'nudity',
+      'porn',
+      'porno',
+      'pornographic',
+      'pornography',
+      'sex',
+      'sexual',
+      'erotic',
+      'erotica',
+      'nsfw',
+      'genital',
+      'genitals',
+      'penis',
+      'vagina',
+      'boobs',
+      'topless',
+      'fetish',
+      'orgy',
+      'hentai',
+      'stripper',
+      'xxx',
     ],
   },
   {
     category: 'violence',
     terms: [
-      'gore', 'gory', 'corpse', 'corpses', 'dead body', 'dead bodies', 'decapitated',
-      'dismembered', 'mutilated', 'murder', 'massacre', 'torture', 'beheading', 'suicide',
-      'self harm', 'self-harm',
+      'gore',
+      'gory',
+      'corpse',
+      'corpses',
+      'dead body',
+      'dead bodies',
+      'decapitated',
+      'dismembered',
+      'mutilated',
+      'murder',
+      'massacre',
+      'torture',
+      'beheading',
+      'suicide',
+      'self harm',
+      'self-harm',
     ],
   },
   { category: 'hate', terms: ['nazi', 'nazis', 'swastika', 'hitler', 'kkk', 'white power'] },
@@ -48,7 +85,9 @@ const LEET: Readonly<Record<string, string>> = {
 
 const PATTERNS = BLOCKED.map(({ category, terms }) => ({
   category,
-  pattern: new RegExp(`\\b(?:${terms.map((term) => term.replace(/[-\s]/g, '[\\s-]?')).join('|')})\\b`),
+  pattern: new RegExp(
+    `\\b(?:${terms.map((term) => term.replace(/[-\s]/g, '[\\s-]?')).join('|')})\\b`,
+  ),
 }));
 
 /**

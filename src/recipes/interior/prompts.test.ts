@@ -26,7 +26,9 @@ describe('interior prompt templates', () => {
   it('staging: furnishes the empty room, keeps fixtures, guardrails and context', () => {
     const built = buildPrompt({ mode: 'staging', roomType: 'bedroom', style: 'japandi' });
     expect(built.prompt).toMatch(/^Virtually stage this empty bedroom with Japandi style/);
-    expect(built.prompt).toContain('Keep the existing floors, walls, built-in joinery and fixtures');
+    expect(built.prompt).toContain(
+      'Keep the existing floors, walls, built-in joinery and fixtures',
+    );
     expect(built.prompt).toContain(GUARDRAIL);
     expect(built.prompt).toContain(AUSTRALIAN);
   });
@@ -58,7 +60,9 @@ describe('interior prompt templates', () => {
       roomType: 'alfresco',
       style: 'hamptons',
     });
-    expect(built.prompt).toMatch(/^A sunlit reading nook under the stairs\. Show it as a covered alfresco/);
+    expect(built.prompt).toMatch(
+      /^A sunlit reading nook under the stairs\. Show it as a covered alfresco/,
+    );
     expect(built.prompt).toContain(STYLES.hamptons);
     expect(built.prompt).toContain(AUSTRALIAN);
     expect(built.prompt).not.toContain(GUARDRAIL);
@@ -77,7 +81,11 @@ describe('interior prompt templates', () => {
   });
 
   it('is pure: the same input builds the same prompt', () => {
-    const input = { mode: 'redesign' as const, style: 'luxury' as const, roomType: 'bathroom' as const };
+    const input = {
+      mode: 'redesign' as const,
+      style: 'luxury' as const,
+      roomType: 'bathroom' as const,
+    };
     expect(buildPrompt(input)).toEqual(buildPrompt({ ...input }));
   });
 

@@ -61,7 +61,10 @@ export async function submitGeneration(
   if (fields.prompt !== undefined) {
     const verdict = moderateText(fields.prompt);
     if (!verdict.allowed) {
-      deps.logger.info({ user_id: userId, category: verdict.category }, 'prompt refused by moderation');
+      deps.logger.info(
+        { user_id: userId, category: verdict.category },
+        'prompt refused by moderation',
+      );
       throw new HttpError(400, 'content_rejected', 'content rejected', {
         detail: MODERATION_MESSAGE,
         errors: [{ field: 'body.prompt', code: 'content_rejected', message: MODERATION_MESSAGE }],
@@ -265,15 +268,24 @@ async function refreshFromProvider(deps: InteriorDeps, row: GenerationRow): Prom
 }
 
 /** What users see of a job error: its stable code and message, never provider internals. */
-function publicError(error: { code?: unknown; message?: unknown }): { code: string; message: string } {
+function publicError(error: { code?: unknown; message?: unknown }): {
+  code: string;
+  message: string;
+} {
   const code = typeof error.code === 'string' ? error.code : 'failed';
   const known = (FAILURE_MESSAGES as Record<string, string>)[code];
   const message =
-    known ?? (code === 'timed_out' ? 'the generation took too long and was stopped' : 'the generation failed');
+    known ??
+    (code === 'timed_out'
+      ? 'the generation took too long and was stopped'
+      : 'the generation failed');
   return { code, message };
 }
 
-async function prepareImages(deps: InteriorDeps, images: readonly NewImage[]): Promise<PreparedImage[]> {
+async function prepareImages(
+  deps: InteriorDeps,
+  images: readonly NewImage[],
+): Promise<PreparedImage[]> {
   const prepared: PreparedImage[] = [];
   const errors: FieldError[] = [];
   for (const image of images) {
