@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
 
 const SOURCE =
@@ -389,9 +389,12 @@ describeEachStack(
       expect(listB.data).toEqual([]);
     });
 
-    it('cancel: a pending job is canceled and refunded; a finished one is 409', async () => {
+    it('cancel: a pending or running job is canceled and refunded; an ended one is 409', async () => {
       const stack = use();
       const token = await stack.token();
+      // A slow provider keeps the job pending or running while it is canceled.
+      stack.simulator.setFaults({ openrouter: 'slow:2000' });
+      onTestFinished(() => stack.simulator.setFaults({}));
       const created = await json(
         await request(stack, '/api/ai/generations', {
           method: 'POST',
@@ -418,6 +421,18 @@ describeEachStack(
         [created.generation_id],
       );
       expect(ledger.rows.map((row) => row.kind)).toEqual(['refund', 'reserve']);
+      // The provider's late answer does not move the job back: no suggestions, no settlement.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const after = await json(
+        await request(stack, `/api/ai/generations/${created.generation_id}`, { token }),
+      );
+      expect(after.status).toBe('canceled');
+      const late = await stack.database.db.query<{ kind: string }>(
+        `select kind from usage_ledger where generation_id = $1
+          union all select 'suggestion' from ai_suggestions where generation_id = $1`,
+        [created.generation_id],
+      );
+      expect(late.rows.map((row) => row.kind).sort()).toEqual(['refund', 'reserve']);
     });
   },
   {},

@@ -121,7 +121,7 @@ export async function eventually<T>(
 /** Declares the suite once per driver, each with its own stack. */
 export function describeEachStack(
   name: string,
-  body: (use: () => Stack) => void,
+  body: (use: () => Stack, driver: (typeof drivers)[number]) => void,
   env: Record<string, string> = {},
 ): void {
   for (const driver of drivers) {
@@ -136,7 +136,7 @@ export function describeEachStack(
       body(() => {
         if (!stack) throw new Error('stack not ready');
         return stack;
-      });
+      }, driver);
     });
   }
 }
