@@ -1,14 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { openDb } from '../db/open.ts';
 import type { Db } from '../db/types.ts';
 import { artifactPaths, writeArtifacts } from '../eval/artifacts.ts';
-import { exportEvalRecords } from '../eval/export.ts';
 import { GATE_NAMES, loadGatesFile, parseGates } from '../eval/gates.ts';
 import { detectGitSha } from '../eval/git-sha.ts';
-import { runEvalAndIngest } from '../eval/ingest.ts';
 import { METRIC_NAMES } from '../eval/metrics.ts';
-import { runNightly } from '../eval/nightly.ts';
 import { type EvalReport, EXIT_GATE_FAILED, EXIT_INCONCLUSIVE } from '../eval/report.ts';
 import { runEval } from '../eval/run.ts';
 import type { SampleSink } from '../eval/sample-sink.ts';
@@ -94,7 +90,9 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
       let report: EvalReport;
       try {
         report = flags.ingest
-          ? await withDb(context, (db) => runEvalAndIngest(db, options))
+          ? await withDb(context, async (db) =>
+              (await import('../eval/ingest.ts')).runEvalAndIngest(db, options),
+            )
           : await runEval(options);
       } finally {
         progress.done();
@@ -126,6 +124,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
         output: string;
         schemaVariant?: SchemaVariant;
       }) => {
+        const { exportEvalRecords } = await import('../eval/export.ts');
         const result = await withDb(context, (db) =>
           exportEvalRecords(db, {
             days: flags.days,
@@ -152,6 +151,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
     .requiredOption('--input <jsonl>', 'the records that report was computed from')
     .action(async (flags: { report: string; input: string }) => {
       const previous = await readReport(flags.report);
+      const { runEvalAndIngest } = await import('../eval/ingest.ts');
       const progress = progressPrinter(context);
       let report: EvalReport;
       try {
@@ -203,6 +203,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
       }) => {
         const gates = await loadGatesFile(flags.gates);
         const gitSha = await detectGitSha(context.env);
+        const { runNightly } = await import('../eval/nightly.ts');
         const progress = progressPrinter(context);
         const result = await withDb(context, (db) =>
           runNightly(db, {
@@ -243,8 +244,12 @@ function schemaVariantOption(): Option {
   ).choices(SCHEMA_VARIANTS);
 }
 
-/** Opens the configured database, checks the eval tables exist, runs `fn`, closes it. */
+/**
+ * Opens the configured database, checks the eval tables exist, runs `fn`, closes it. The drivers
+ * are imported here, so `eval run` without --ingest never loads them.
+ */
 async function withDb<T>(context: CliContext, fn: (db: Db) => Promise<T>): Promise<T> {
+  const { openDb } = await import('../db/open.ts');
   const db = await openDb(context.config(), { applicationName: 'genloop eval' });
   try {
     const { rows } = await db.query<{ runs: string | null; examples: string | null }>(

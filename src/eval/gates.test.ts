@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, parseGates } from './gates.ts';
+import { evaluateGates, GATE_NAMES, loadGatesFile, parseGates } from './gates.ts';
 import type { MetricName } from './metrics.ts';
 
 const metrics: Record<MetricName, number | null> = {
@@ -107,5 +108,18 @@ describe('evaluateGates', () => {
         reason: 'p95_latency_ms 1200 > 1000',
       },
     ]);
+  });
+});
+
+describe('evals/gates.json', () => {
+  const root = new URL('../../', import.meta.url);
+
+  it('sets all seven gates and is the release-gates file of the rollout ADR', async () => {
+    const gates = await loadGatesFile(new URL('evals/gates.json', root).pathname);
+    expect(Object.keys(gates).sort()).toEqual([...GATE_NAMES].sort());
+    const adr = JSON.parse(
+      readFileSync(new URL('docs/adr/0001-release-gates.json', root), 'utf8'),
+    ) as unknown;
+    expect(gates).toEqual(adr);
   });
 });

@@ -4,6 +4,7 @@ import { EvalInputError } from './input-error.ts';
 import { LineTooLongError, readLineBatches } from './jsonl.ts';
 import { MetricsAccumulator } from './metrics.ts';
 import { parseRecordLine } from './parse-record.ts';
+import type { EvalRecord } from './record.ts';
 import { buildReport, type EvalReport, storedReport } from './report.ts';
 import { judgeRecord } from './sample.ts';
 import type { SampleSink } from './sample-sink.ts';
@@ -54,12 +55,13 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
         if (line.text.trim() === '') continue;
         const record = parseRecordLine(options.input, line);
         if (variant === undefined) variant = record.schema_variant;
-        else if (record.schema_variant !== variant) {
-          throw new EvalInputError(
+        else {
+          checkVariant(
             options.input,
             line.number,
-            'schema_variant',
-            `is "${record.schema_variant}" but this run evaluates "${variant}" (${options.schemaVariant === undefined ? 'the first record' : '--schema-variant'}); split the file per variant`,
+            record,
+            variant,
+            options.schemaVariant !== undefined,
           );
         }
         if (!begun) {
@@ -146,4 +148,21 @@ async function* lineBatches(input: string) {
     }
     throw error;
   }
+}
+
+/** Every record of a run has the run's variant; another one is bad input naming the line. */
+function checkVariant(
+  input: string,
+  lineNumber: number,
+  record: EvalRecord,
+  variant: SchemaVariant,
+  explicitVariant: boolean,
+): void {
+  if (record.schema_variant === variant) return;
+  throw new EvalInputError(
+    input,
+    lineNumber,
+    'schema_variant',
+    `is "${record.schema_variant}" but this run evaluates "${variant}" (${explicitVariant ? '--schema-variant' : 'the first record'}); split the file per variant`,
+  );
 }
