@@ -1,4 +1,4 @@
--- The interior-design flow of seed 003 (issue 5): Replicate as the image provider, and the
+-- The interior-design flow of seed 003: Replicate as the image provider, and the
 -- lookups its webhook path and backup poller make. Idempotent: an operator's later changes to
 -- the provider row are kept.
 

@@ -18,7 +18,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * written. A bad signature, a stale or future timestamp or a missing header is 400/401 and
  * writes nothing; a body that is not a prediction is 400. A verified delivery is deduplicated by
  * `webhook-id` and applied ({@link applyPrediction}): answered 200 with what became of it, so
- * Replicate stops retrying — except 503 when the database is unavailable, so it retries.
+ * Replicate stops retrying — except 404 for a prediction no job has (yet) and 503 when the
+ * database is unavailable, so that Replicate retries.
  */
 export function replicateWebhookRoutes(interior: Interior) {
   const { deps } = interior;
@@ -73,6 +74,13 @@ export function replicateWebhookRoutes(interior: Interior) {
       }
       const result = await applyPrediction(deps, parsed.data, { webhookId: verified.id });
       log.info({ result, prediction_status: parsed.data.status }, 'replicate webhook');
+      if (result === 'unknown_prediction') {
+        // Most likely a prediction whose id is not committed yet (the webhook beat the worker):
+        // a non-2xx answer makes Replicate deliver the final webhook again shortly.
+        return new HttpError(404, 'unknown_prediction', 'no generation has this prediction (yet)', {
+          detail: 'nothing was written; a retried delivery is applied once the prediction is known',
+        }).getResponse(c.get('requestId'));
+      }
       return c.json({ status: result }, 200);
     } catch (error) {
       log.error({ err: error }, 'applying the webhook failed; Replicate will retry');
@@ -101,6 +109,10 @@ export function replicateWebhookRoutes(interior: Interior) {
         content: { 'application/json': { schema: z.object({ status: z.string() }) } },
       },
       400: { description: 'Missing headers or not a prediction', content: problem },
+      404: {
+        description: 'No generation has this prediction (yet); nothing written, Replicate retries',
+        content: problem,
+      },
       401: { description: 'Bad signature or timestamp out of tolerance', content: problem },
       503: { description: 'Cannot verify or apply now; retry', content: problem },
     },

@@ -76,7 +76,11 @@ export async function applyPrediction(
       if (!locked || isFinalFor(locked, prediction)) throw new Outcome('already_final');
       if (locked.held) throw new Outcome('delegated');
       // A success that arrives after the timeout still completes the job; anything else late
-      // leaves the timed-out job as it is (checked by isFinalFor above).
+      // leaves the timed-out job as it is (checked by isFinalFor above), and so does a late
+      // success whose images could not be stored: the user was told "timed out" and refunded.
+      if (locked.status === 'timed_out' && completion.result.status !== 'succeeded') {
+        throw new Outcome('already_final');
+      }
       const ended = await completeUnheldJob(tx, job.id, locked.status, completion.result);
       if (!ended) throw new Outcome('already_final');
       if (completion.result.status === 'succeeded') await writeRender(tx, job, completion);

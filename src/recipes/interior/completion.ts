@@ -101,7 +101,8 @@ export async function completionFromPrediction(
       providerError: predictionError(prediction),
     });
   }
-  const urls = outputUrls(prediction);
+  // At most the variants asked for: a prediction (or a forged body) cannot make genloop fetch more.
+  const urls = outputUrls(prediction).slice(0, job.input.fields.variants);
   if (urls.length === 0) {
     return failureCompletion(job, { ...base, code: 'no_output', errorClass: 'invalid_output' });
   }

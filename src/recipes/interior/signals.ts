@@ -3,6 +3,10 @@ import type { Logger } from '../../lib/logger.ts';
 
 /** NOTIFY channel on which a webhook tells the worker holding a job that its prediction ended. */
 export const PREDICTIONS_CHANNEL = 'genloop_predictions';
+/** How long a signal that found nobody waiting still wakes the next waiter. */
+const EARLY_SIGNAL_MS = 60_000;
+/** Bound on remembered signals (each is a prediction id and a time). */
+const MAX_EARLY_SIGNALS = 10_000;
 
 /**
  * Wake-ups for workers waiting on predictions. A webhook (or a status refresh) that finds the
@@ -12,6 +16,12 @@ export const PREDICTIONS_CHANNEL = 'genloop_predictions';
  */
 export class PredictionSignals {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /**
+   * Signals that found nobody waiting, kept for a while: a webhook can arrive between the
+   * moment a worker stored the prediction id and the moment it starts waiting, and must not
+   * be lost then.
+   */
+  private readonly early = new Map<string, number>();
   private unlisten: (() => Promise<void>) | undefined;
 
   constructor(
@@ -34,6 +44,14 @@ export class PredictionSignals {
       if (signal?.aborted) {
         reject(signal.reason);
         return;
+      }
+      const signalled = this.early.get(predictionId);
+      if (signalled !== undefined) {
+        this.early.delete(predictionId);
+        if (Date.now() - signalled < EARLY_SIGNAL_MS) {
+          resolve();
+          return;
+        }
       }
       const set = this.waiters.get(predictionId) ?? new Set();
       this.waiters.set(predictionId, set);
@@ -68,6 +86,24 @@ export class PredictionSignals {
   }
 
   private wake(predictionId: string): void {
-    for (const release of [...(this.waiters.get(predictionId) ?? [])]) release();
+    const waiting = this.waiters.get(predictionId);
+    if (!waiting || waiting.size === 0) {
+      this.remember(predictionId);
+      return;
+    }
+    for (const release of [...waiting]) release();
+  }
+
+  private remember(predictionId: string): void {
+    const now = Date.now();
+    if (this.early.size >= MAX_EARLY_SIGNALS) {
+      for (const [id, at] of this.early) {
+        if (now - at >= EARLY_SIGNAL_MS || this.early.size >= MAX_EARLY_SIGNALS) {
+          this.early.delete(id);
+        } else break;
+      }
+    }
+    this.early.delete(predictionId);
+    this.early.set(predictionId, now);
   }
 }
