@@ -20,7 +20,7 @@ export interface Runtime {
   app: App;
   server: RunningServer;
   services: Services;
-  /** The interior-design flow of seed 003 (issue 5). */
+  /** The interior-design flow of seed 003. */
   interior: Interior;
   /** The job worker, unless the role is `api`. */
   worker: Worker | undefined;
@@ -83,7 +83,7 @@ export async function startRuntime(
       ...options.services,
       simulatorUrl: simulator?.url,
     });
-    // Issue 5: the interior flow (storage, Replicate, webhooks) beside the shared services.
+    // The interior flow (storage, Replicate, webhooks) beside the shared services.
     interior = createInterior(services, { simulatorUrl: simulator?.url });
     await interior.start();
     const role = options.role ?? 'all';

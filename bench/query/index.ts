@@ -1,5 +1,5 @@
 /**
- * Query benchmark (issue 2 item 9): fills ai_training_examples on real Postgres with 1M and 10M
+ * Query benchmark: fills ai_training_examples on real Postgres with 1M and 10M
  * realistic rows and times the dashboard queries, raw and through the rollups.
  *
  *   npx tsx bench/query/index.ts [--rows 1000000,10000000] [--database-url URL] [--runs 11]

@@ -3,7 +3,7 @@ export interface Target {
   rows: number;
   ms: number;
   /** Where the target comes from. */
-  by: 'seed 001' | 'issue 2';
+  by: 'seed 001' | 'genloop';
 }
 
 export interface BenchQuery {
@@ -65,14 +65,14 @@ export const QUERIES: BenchQuery[] = [
     description: 'seed 000 verification query, verbatim (24 h)',
     reads: 'raw',
     sql: SEED_000_VERIFICATION,
-    targets: [{ rows: TEN_MILLION, ms: 50, by: 'issue 2' }],
+    targets: [{ rows: TEN_MILLION, ms: 50, by: 'genloop' }],
   },
   {
     name: 'b_hourly_rollup',
     description: 'p95 latency + fallback rate per provider per hour, last 24 h (rollup)',
     reads: 'rollup',
     sql: HOURLY_ROLLUP,
-    targets: [{ rows: TEN_MILLION, ms: 50, by: 'issue 2' }],
+    targets: [{ rows: TEN_MILLION, ms: 50, by: 'genloop' }],
   },
   {
     name: 'b_hourly_raw_exact',
@@ -86,7 +86,7 @@ export const QUERIES: BenchQuery[] = [
     description: '30-day p95 latency + fallback rate per provider (rollup)',
     reads: 'rollup',
     sql: THIRTY_DAYS_ROLLUP,
-    targets: [{ rows: TEN_MILLION, ms: 1000, by: 'issue 2' }],
+    targets: [{ rows: TEN_MILLION, ms: 1000, by: 'genloop' }],
   },
   {
     name: 'c_30d_raw_exact',

@@ -224,7 +224,7 @@ export function assertAuthConfigured(config: ResolvedConfig): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Storage and the interior flow (issue 5).
+// Storage and the interior flow.
 // ---------------------------------------------------------------------------------------------
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

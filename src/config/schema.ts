@@ -16,7 +16,7 @@ export const fileConfigSchema = z
     bodyLimitBytes: z.number(),
     databasePoolSize: z.number(),
     publicBaseUrl: z.string(),
-    // Interior images (issue 5): where blobs live and which hosts provider assets may come from.
+    // Interior images : where blobs live and which hosts provider assets may come from.
     storageDriver: z.enum(['local', 's3']),
     storageDir: z.string(),
     assetHosts: z.array(z.string()),
@@ -75,9 +75,9 @@ export interface ResolvedConfig {
     /** Generations per user per calendar month (GENLOOP_MONTHLY_QUOTA). */
     readonly monthlyQuota: number;
   };
-  /** Blob storage for uploads and renders (issue 5). */
+  /** Blob storage for uploads and renders. */
   readonly storage: StorageSettings;
-  /** The interior-design flow of seed 003 (issue 5). */
+  /** The interior-design flow of seed 003. */
   readonly interior: InteriorSettings;
   /** Identical generate-site briefs within this many ms are served from the cache (0: off). */
   readonly responseCacheTtlMs: number;

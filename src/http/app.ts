@@ -35,7 +35,7 @@ export interface AppDependencies {
   services?: Services;
   /** False for a worker-only process: health and metrics, no generation routes. */
   serveGenerations?: boolean;
-  /** The interior flow (issue 5): its generation, render, webhook and file routes are mounted when given. */
+  /** The interior flow: its generation, render, webhook and file routes are mounted when given. */
   interior?: Interior;
 }
 
@@ -55,7 +55,7 @@ export function createApp({
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId());
   app.use(accessLog({ logger }));
-  // Issue 5: the interior upload route carries photos and applies its own, larger limit.
+  // The interior upload route carries photos and applies its own, larger limit.
   const globalBodyLimit = bodyLimit({ maxBytes: config.bodyLimitBytes });
   app.use(async function bodyLimitExceptUploads(c, next) {
     if (interior && c.req.method === 'POST' && c.req.path === GENERATIONS_PATH) return next();
@@ -69,7 +69,7 @@ export function createApp({
     audience: config.auth.audience,
     ...(verifier ? { verifier } : {}),
   });
-  // Issue 5: Replicate's webhook authenticates by its signature, not by a bearer token.
+  // Replicate's webhook authenticates by its signature, not by a bearer token.
   app.use('/api/*', async function requireUserExceptWebhooks(c, next) {
     if (interior && c.req.path === WEBHOOK_PATH) return next();
     return requireUser(c, next);
