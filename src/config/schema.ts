@@ -16,7 +16,7 @@ export const fileConfigSchema = z
     bodyLimitBytes: z.number(),
     databasePoolSize: z.number(),
     publicBaseUrl: z.string(),
-    // Interior images : where blobs live and which hosts provider assets may come from.
+    // Interior images: where blobs live and which hosts provider assets may come from.
     storageDriver: z.enum(['local', 's3']),
     storageDir: z.string(),
     assetHosts: z.array(z.string()),
