@@ -3,11 +3,13 @@
  * realistic rows and times the dashboard queries, raw and through the rollups.
  *
  *   npx tsx bench/query/index.ts [--rows 1000000,10000000] [--database-url URL] [--runs 11]
- *                                [--jobs 2] [--keep] [--output bench/results]
+ *                                [--jobs 2] [--keep] [--reuse] [--output bench/results]
  *
  * It works in a database of its own (genloop_bench_query) on the server of --database-url
  * (default DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres) and drops it at the
- * end unless --keep. Prints a table and writes bench/results/query-<date>.json. Times are
+ * end unless --keep. With --reuse and one size, a database kept by an earlier --keep run that
+ * holds exactly that many rows is measured again without refilling (fill times are then 0), so
+ * figures can be re-taken on a quiet machine. Prints a table and writes bench/results/query-<date>.json. Times are
  * reported, never asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -65,12 +67,16 @@ function parseOptions() {
       jobs: { type: 'string', default: '2' },
       'budget-ms': { type: 'string', default: '30000' },
       keep: { type: 'boolean', default: false },
+      reuse: { type: 'boolean', default: false },
       output: { type: 'string', default: RESULTS_DIR },
     },
   });
   const sizes = values.rows.split(',').map((value) => Number(value.replaceAll('_', '')));
   if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) {
     throw new Error(`--rows takes positive integers separated by commas, got "${values.rows}"`);
+  }
+  if (values.reuse && sizes.length !== 1) {
+    throw new Error('--reuse measures one kept database: give exactly one --rows size');
   }
   if (!/^[a-z_][a-z0-9_]*$/.test(values.database)) {
     throw new Error(`--database must be a lower-case identifier, got "${values.database}"`);
@@ -83,6 +89,7 @@ function parseOptions() {
     jobs: Number(values.jobs),
     budgetMs: Number(values['budget-ms']),
     keep: values.keep,
+    reuse: values.reuse,
     output: values.output,
   };
 }
@@ -107,8 +114,14 @@ async function main(): Promise<void> {
     max: 1,
     applicationName: 'genloop-bench',
   });
-  await admin.query(`drop database if exists "${options.database}" with (force)`);
-  await admin.query(`create database "${options.database}"`);
+  const kept = await admin.query('select 1 from pg_database where datname = $1', [
+    options.database,
+  ]);
+  const reuse = options.reuse && kept.rows.length > 0;
+  if (!reuse) {
+    await admin.query(`drop database if exists "${options.database}" with (force)`);
+    await admin.query(`create database "${options.database}"`);
+  }
   // Queries are timed on one connection with the server's settings; the load gets its own pool
   // with room for the rollup trigger to aggregate a chunk in memory and for the index builds.
   const db = createPgDb({
@@ -131,7 +144,9 @@ async function main(): Promise<void> {
       `bench:query on ${server.version} (${os.cpus().length} cpus), database ${options.database}`,
     );
     const results: SizeResult[] = [];
-    for (const rows of options.sizes) results.push(await benchSize(db, loader, rows, options));
+    for (const rows of options.sizes) {
+      results.push(await benchSize(db, loader, rows, { ...options, reuse }));
+    }
 
     const table = results.flatMap((size) =>
       size.queries.map((query) => ({
@@ -210,15 +225,17 @@ async function benchSize(
   db: Db,
   loader: Db,
   rows: number,
-  options: { runs: number; budgetMs: number; jobs: number },
+  options: { runs: number; budgetMs: number; jobs: number; reuse: boolean },
 ): Promise<SizeResult> {
-  log(`[${rows.toLocaleString('en-US')} rows] filling`);
-  const fill = await fillTrainingExamples(loader, rows, {
-    jobs: options.jobs,
-    onProgress: (done, total) => {
-      if (process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total} rows`);
-    },
-  });
+  if (!options.reuse) log(`[${rows.toLocaleString('en-US')} rows] filling`);
+  const fill = options.reuse
+    ? await reuseKept(db, rows)
+    : await fillTrainingExamples(loader, rows, {
+        jobs: options.jobs,
+        onProgress: (done, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total} rows`);
+        },
+      });
   if (process.stderr.isTTY) process.stderr.write('\n');
   log(
     `  insert ${(fill.insertMs / 1000).toFixed(1)} s, indexes ${(fill.indexMs / 1000).toFixed(1)} s, vacuum analyze ${(fill.vacuumMs / 1000).toFixed(1)} s`,
@@ -245,12 +262,29 @@ async function benchSize(
   const seedVerification = (await db.query(QUERIES[0]!.sql)).rows[0]!;
   return {
     rows,
-    fill: { ...fill, rowsPerSecond: Math.round(rows / (fill.insertMs / 1000)) },
+    fill: {
+      ...fill,
+      rowsPerSecond: fill.insertMs > 0 ? Math.round(rows / (fill.insertMs / 1000)) : 0,
+    },
     dataset,
     seedVerification,
     accuracy: await checkAccuracy(db),
     queries,
   };
+}
+
+/** Checks that the kept database holds exactly `rows` rows; nothing is filled. */
+async function reuseKept(db: Db, rows: number): Promise<FillTimings> {
+  const { rows: counted } = await db.query<{ count: number }>(
+    'select count(*)::bigint as count from public.ai_training_examples',
+  );
+  if (Number(counted[0]?.count) !== rows) {
+    throw new Error(
+      `--reuse: the kept database holds ${counted[0]?.count} rows, not ${rows}; run without --reuse`,
+    );
+  }
+  log(`[${rows.toLocaleString('en-US')} rows] reusing the kept database`);
+  return { insertMs: 0, indexMs: 0, vacuumMs: 0 };
 }
 
 async function describeDataset(db: Db): Promise<Record<string, unknown>> {
