@@ -1,14 +1,15 @@
 /**
- * Gateway benchmark (issue 3 item 8): the same chat completion request, in one run on one
+ * Gateway benchmark: the same chat completion request, in one run on one
  * machine, sent (a) straight to the provider simulator, (b) through genloop's
  * `/v1/chat/completions` (fallback route openai → custom, telemetry on) and (c) through
  * @portkey-ai/gateway with the equivalent fallback config; at fixed rates and at saturation.
- * Reports p50/p99 latency, the latency (b) and (c) add over (a), throughput, errors, the
+ * Reports p50/p99 latency, the latency (b) and (c) add over (a), throughput, errors, CPU time
+ * per response of every process (and of genloop's Postgres backends), the load average, the
  * genloop/Portkey ratios, and checks after a graceful shutdown that every 2xx genloop answered
  * has its telemetry row.
  *
  *   npm run bench:gateway -- [--rates 100,500,1000] [--duration 10] [--connections 64]
- *                            [--lanes 50] [--warmup 3] [--targets simulator,genloop,portkey]
+ *                            [--lanes 50] [--warmup 5] [--targets simulator,genloop,portkey]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
  *
@@ -20,6 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
@@ -64,7 +66,7 @@ function parseOptions() {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '64' },
       lanes: { type: 'string', default: '50' },
-      warmup: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '5' },
       targets: { type: 'string', default: TARGETS.join(',') },
       'database-url': { type: 'string' },
       database: { type: 'string', default: 'genloop_bench_gateway' },
@@ -293,6 +295,10 @@ interface PhaseResult extends LoadResult {
   phase: string;
   /** CPU time each process spent per 2xx response of the phase (ms; null without /proc). */
   cpuMsPerResponse: Record<Target, number | null>;
+  /** CPU time the Postgres backends of genloop's database spent per 2xx response (ms). */
+  postgresCpuMsPerResponse: number | null;
+  /** 1-minute load average before and after the phase (the machine may be shared). */
+  loadAverage: { before: number; after: number };
 }
 
 async function main(): Promise<void> {
@@ -325,6 +331,8 @@ async function main(): Promise<void> {
           TARGETS.map((name) => [name, cpuTimeMs(stack!.processes[name].process.pid)]),
         ) as Record<Target, number | undefined>;
       const cpuBefore = cpu();
+      const postgresBefore = await postgresCpu(database);
+      const loadBefore = os.loadavg()[0]!;
       const result = await runLoad({
         url: endpoint.url,
         headers: endpoint.headers,
@@ -336,6 +344,12 @@ async function main(): Promise<void> {
           : {}),
       });
       const cpuAfter = cpu();
+      const postgresAfter = await postgresCpu(database);
+      const loadAverage = { before: round(loadBefore), after: round(os.loadavg()[0]!) };
+      const postgresCpuMsPerResponse =
+        postgresBefore === undefined || postgresAfter === undefined || result.ok === 0
+          ? null
+          : round(postgresCpuSpent(postgresBefore, postgresAfter) / result.ok, 3);
       const cpuMsPerResponse = Object.fromEntries(
         TARGETS.map((name) => {
           const before = cpuBefore[name];
@@ -349,11 +363,18 @@ async function main(): Promise<void> {
         }),
       ) as Record<Target, number | null>;
       log(
-        `  ${phase.padEnd(10)} ${target.padEnd(9)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms`,
+        `  ${phase.padEnd(10)} ${target.padEnd(9)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}`,
       );
       // Let the target settle (genloop flushes its telemetry buffer) before the next phase.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      return { target, phase, ...result, cpuMsPerResponse };
+      return {
+        target,
+        phase,
+        ...result,
+        cpuMsPerResponse,
+        postgresCpuMsPerResponse,
+        loadAverage,
+      };
     };
 
     if (options.warmupS > 0) {
@@ -410,6 +431,27 @@ async function main(): Promise<void> {
     if (options.keep) log(`kept database ${database.name}`);
     else await database.drop();
   }
+}
+
+/** CPU time so far of each Postgres backend connected to the benchmark's database, by pid. */
+async function postgresCpu(database: BenchDatabase): Promise<Map<number, number> | undefined> {
+  const { rows } = await database.db.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+  );
+  const times = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = cpuTimeMs(pid);
+    if (ms === undefined) return undefined;
+    times.set(pid, ms);
+  }
+  return times;
+}
+
+/** CPU spent between two samples (a backend that started in between counts from zero). */
+function postgresCpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
 }
 
 function collectRequestId(headers: string[], into: string[]): void {
@@ -495,12 +537,32 @@ function summarise(
     added.find((entry) => entry.target === target && entry.phase === phase);
   const ratio = (a: number | null | undefined, b: number | null | undefined) =>
     a == null || b == null || b === 0 ? null : round(a / b, 2);
+  const saturated = (target: Target) => find(target, 'saturation');
+  const genloopCpu = saturated('genloop')?.cpuMsPerResponse.genloop ?? null;
+  const genloopPostgresCpu = saturated('genloop')?.postgresCpuMsPerResponse ?? null;
+  const portkeyCpu = saturated('portkey')?.cpuMsPerResponse.portkey ?? null;
   const genloop500 = addedAt('genloop', '500/s');
   const portkey500 = addedAt('portkey', '500/s');
   return {
     added,
     maxThroughputRps: maxThroughput,
+    /**
+     * CPU per response at saturation: steadier than throughput on a shared machine, and what
+     * bounds throughput once the gateway has the cores to itself.
+     */
+    cpuMsPerResponseAtSaturation: {
+      genloop: genloopCpu,
+      genloopPostgres: genloopPostgresCpu,
+      portkey: portkeyCpu,
+    },
     ratios: {
+      /** Portkey's CPU per response / genloop's (genloop process only; above 1: genloop is cheaper). */
+      cpuPortkeyOverGenloop: ratio(portkeyCpu, genloopCpu),
+      /** The same with the Postgres work of genloop's telemetry added to genloop's side. */
+      cpuPortkeyOverGenloopWithPostgres: ratio(
+        portkeyCpu,
+        genloopCpu === null || genloopPostgresCpu === null ? null : genloopCpu + genloopPostgresCpu,
+      ),
       /** genloop's max throughput / Portkey's (target ≥ 10). */
       throughputGenloopOverPortkey: ratio(maxThroughput.genloop, maxThroughput.portkey),
       /** Portkey's added latency / genloop's at 500 req/s (above 1: genloop adds less). */
@@ -540,6 +602,9 @@ function printTables(
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
         cpu_ms_per_req: result.cpuMsPerResponse[result.target] ?? '',
+        pg_cpu_ms_per_req:
+          result.target === 'genloop' ? (result.postgresCpuMsPerResponse ?? '') : '',
+        load: result.loadAverage.after,
       })),
     ),
   );
@@ -564,6 +629,16 @@ function printTables(
       measure: 'throughput genloop / portkey',
       value: summary.ratios.throughputGenloopOverPortkey,
       target: '>= 10',
+    },
+    {
+      measure: 'cpu per response at saturation, portkey / genloop',
+      value: summary.ratios.cpuPortkeyOverGenloop,
+      target: '',
+    },
+    {
+      measure: 'the same, genloop + its postgres telemetry',
+      value: summary.ratios.cpuPortkeyOverGenloopWithPostgres,
+      target: '',
     },
     {
       measure: 'added p50 at 500 req/s, portkey / genloop',

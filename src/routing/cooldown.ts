@@ -26,6 +26,9 @@ export class Cooldown {
   private readonly cooldownMs: number;
   private readonly refreshMs: number;
   private state = new Map<string, { failures: number; until: number }>();
+  /** Counts local writes; a provider's entry remembers the count of its last one. */
+  private writes = 0;
+  private writtenAt = new Map<string, number>();
   private refreshedAt = 0;
   private refreshing: Promise<void> | undefined;
 
@@ -50,9 +53,10 @@ export class Cooldown {
 
   /** Loads the shared state now (used at start and by tests). */
   refresh(): Promise<void> {
+    const startedAt = this.writes;
     this.refreshing ??= selectProviderHealth(this.db, this.environment)
       .then((rows) => {
-        this.state = new Map(
+        const state = new Map(
           rows.map((row) => [
             row.provider,
             {
@@ -61,6 +65,13 @@ export class Cooldown {
             },
           ]),
         );
+        // A failure or recovery recorded by this process while the read was in flight is newer
+        // than the snapshot: keep it, or a stale read could lift a cooldown just put in place.
+        for (const [provider, write] of this.writtenAt) {
+          const local = this.state.get(provider);
+          if (write > startedAt && local) state.set(provider, local);
+        }
+        this.state = state;
         this.refreshedAt = Date.now();
       })
       .catch((error) => this.options.logger?.warn({ err: error }, 'cannot read provider health'))
@@ -79,7 +90,7 @@ export class Cooldown {
         threshold: this.threshold,
         cooldownMs: this.cooldownMs,
       });
-      this.state.set(provider, {
+      this.setLocal(provider, {
         failures: row.consecutive_failures,
         until: row.cooldown_until ? row.cooldown_until.getTime() : 0,
       });
@@ -97,11 +108,16 @@ export class Cooldown {
   async success(provider: ProviderName): Promise<void> {
     const entry = this.state.get(provider);
     if (!entry || (entry.failures === 0 && entry.until === 0)) return;
-    this.state.set(provider, { failures: 0, until: 0 });
+    this.setLocal(provider, { failures: 0, until: 0 });
     try {
       await recordProviderRecovery(this.db, provider, this.environment);
     } catch (error) {
       this.options.logger?.warn({ err: error, provider }, 'cannot record provider recovery');
     }
+  }
+
+  private setLocal(provider: ProviderName, entry: { failures: number; until: number }): void {
+    this.state.set(provider, entry);
+    this.writtenAt.set(provider, ++this.writes);
   }
 }

@@ -108,6 +108,11 @@ export async function writeTelemetry(
 }
 
 export interface TelemetryWriterOptions {
+  /**
+   * How long rows wait for company before a write (default 100 ms). Longer means fewer, larger
+   * transactions (at 500 generations/s, ~50 rows each) and less Postgres CPU per generation;
+   * it is also the most a crash (not SIGTERM, which flushes) can lose.
+   */
   flushIntervalMs?: number;
   maxBatch?: number;
   /** Above this many buffered generations the oldest are dropped (and counted) rather than OOM. */
@@ -208,7 +213,7 @@ export class TelemetryWriter {
         this.timer = undefined;
         void this.flush();
       },
-      (this.options.flushIntervalMs ?? 25) + backoff,
+      (this.options.flushIntervalMs ?? 100) + backoff,
     );
     this.timer.unref();
   }

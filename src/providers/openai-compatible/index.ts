@@ -10,6 +10,7 @@ import type {
   TextProvider,
   Usage,
 } from '../types.ts';
+import { createKeepAliveFetch } from './keep-alive-fetch.ts';
 
 /** Transport of an OpenAI-compatible provider: where it is and how to authenticate. */
 export interface OpenAICompatibleTransport {
@@ -18,6 +19,8 @@ export interface OpenAICompatibleTransport {
   apiKey: string;
   servedBy: 'api' | 'simulator';
   defaultHeaders?: Record<string, string>;
+  /** The SDK's fetch; default: {@link createKeepAliveFetch}, one connection pool per provider. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -29,6 +32,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
     apiKey: transport.apiKey,
     baseURL: transport.baseURL,
     maxRetries: 0,
+    fetch: transport.fetch ?? createKeepAliveFetch().fetch,
     // The router's AbortSignal bounds each attempt; this only guards against a missing one.
     timeout: 600_000,
     ...(transport.defaultHeaders ? { defaultHeaders: transport.defaultHeaders } : {}),

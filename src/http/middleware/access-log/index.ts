@@ -16,6 +16,8 @@ export function accessLog({ logger }: AccessLogOptions): MiddlewareHandler {
     const requestLogger = logger.child({ request_id: c.get('requestId') });
     c.set('logger', requestLogger);
     await next();
+    // Level checked first: below info (production setups often log warn) nothing is built.
+    if (!requestLogger.isLevelEnabled('info')) return;
     const auth = c.get('auth') as { userId?: string } | undefined;
     requestLogger.info(
       {

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import type { AuthInfo } from '../../context.ts';
 import { HttpError } from '../../http-error.ts';
+import { TokenCache } from './token-cache.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,6 +17,11 @@ export interface AuthOptions {
   requireRole?: 'service_role';
   /** Static API keys also accepted as bearer tokens (the OpenAI-compatible gateway). */
   apiKeys?: readonly string[];
+  /**
+   * How long a verified token or API key is remembered (ms; default 10 s, 0 turns it off): see
+   * {@link TokenCache}. Never longer than the token's `exp`.
+   */
+  tokenCacheMs?: number;
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -52,28 +59,23 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
   const verify = options.verifier ?? createTokenVerifier(options);
   const requireRole = options.requireRole;
   const keyDigests = (options.apiKeys ?? []).map(digest);
-  return async function authMiddleware(c, next) {
-    const header = c.req.header('authorization');
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
-      throw new HttpError(401, 'missing_token', 'authentication required', {
-        detail: 'send Authorization: Bearer <token>',
-        headers: { 'www-authenticate': 'Bearer' },
-      });
-    }
-    if (keyDigests.length > 0 && matchesKey(keyDigests, match[1]!)) {
-      c.set('auth', {
-        kind: 'api_key',
-        userId: NIL_UUID,
-        role: 'service_role',
-        claims: { sub: NIL_UUID, role: 'service_role' },
-      });
-      await next();
-      return;
+  const cache = new TokenCache<AuthInfo>({ ttlMs: options.tokenCacheMs ?? 10_000 });
+
+  /** Who `token` belongs to and until when that holds; throws the 401. */
+  async function authenticate(token: string): Promise<{ info: AuthInfo; expiresAtMs?: number }> {
+    if (keyDigests.length > 0 && matchesKey(keyDigests, token)) {
+      return {
+        info: {
+          kind: 'api_key',
+          userId: NIL_UUID,
+          role: 'service_role',
+          claims: { sub: NIL_UUID, role: 'service_role' },
+        },
+      };
     }
     let payload: JWTPayload;
     try {
-      payload = await verify(match[1]!);
+      payload = await verify(token);
     } catch (error) {
       const expired = error instanceof joseErrors.JWTExpired;
       throw new HttpError(
@@ -98,15 +100,38 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
         headers: { 'www-authenticate': `Bearer error="invalid_token"` },
       });
     }
-    if (requireRole !== undefined && role !== requireRole) {
+    return {
+      info: {
+        kind: 'user',
+        userId: sub.toLowerCase(),
+        role,
+        claims: { ...payload, sub: sub.toLowerCase(), role },
+      },
+      ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}),
+    };
+  }
+
+  return async function authMiddleware(c, next) {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      throw new HttpError(401, 'missing_token', 'authentication required', {
+        detail: 'send Authorization: Bearer <token>',
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+    const token = match[1]!;
+    let info = cache.get(token);
+    if (info === undefined) {
+      const verified = await authenticate(token);
+      // Shared by every request that sends this token until the entry expires: read-only.
+      info = Object.freeze({ ...verified.info, claims: Object.freeze(verified.info.claims) });
+      cache.set(token, info, verified.expiresAtMs);
+    }
+    if (requireRole !== undefined && info.role !== requireRole) {
       throw new HttpError(403, 'forbidden', 'this endpoint needs the service_role');
     }
-    c.set('auth', {
-      kind: 'user',
-      userId: sub.toLowerCase(),
-      role,
-      claims: { ...payload, sub: sub.toLowerCase(), role },
-    });
+    c.set('auth', info);
     await next();
   };
 }

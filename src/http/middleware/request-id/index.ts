@@ -19,7 +19,12 @@ export function requestId({
     const id =
       incoming !== undefined && UUID.test(incoming) ? incoming.toLowerCase() : crypto.randomUUID();
     c.set('requestId', id);
-    await next();
+    // Set before the handler runs, so it is part of the response the handler builds. Setting a
+    // header on a finished response makes Hono rebuild that response (body included), which
+    // costs more than the rest of this middleware chain; only responses built without the
+    // prepared headers (errors answered by onError, raw Responses) take that path.
     c.header(headerName, id);
+    await next();
+    if (!c.res.headers.has(headerName)) c.header(headerName, id);
   };
 }
