@@ -1,7 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable, type Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
 
 export interface KeepAliveFetchOptions {
   /** Most open connections per upstream host (default: unbounded, as Node's fetch). */
@@ -13,19 +11,22 @@ export interface KeepAliveFetchOptions {
 /** A `fetch` whose connections can be closed (at shutdown, and by tests). */
 export interface KeepAliveFetch {
   fetch: typeof fetch;
-  /** Closes idle connections; requests in flight finish. */
-  close(): void;
+  /** Closes the connections once the requests in flight have finished. */
+  close(): Promise<void>;
 }
 
 /**
- * A `fetch` for the openai SDK over `node:http(s)` with a keep-alive agent. Node's built-in
- * fetch runs every call through the WHATWG fetch algorithm and web streams, which costs more
- * CPU than the whole rest of a gateway request; this one writes the request in one syscall,
- * reads a JSON answer into one buffer, and gives the SDK a real `Response` around it.
+ * A `fetch` for the openai SDK over undici's `request()` API with a keep-alive connection pool.
+ * Node's built-in fetch runs every call through the WHATWG fetch algorithm and web streams,
+ * which costs more CPU than the whole rest of a gateway request; undici's request API does not.
+ * This is only the adapter from its answer to the `Response` the SDK expects.
  *
  * - Server-sent events (`text/event-stream`) come back as a streamed body, as from `fetch`.
- * - The caller's AbortSignal aborts the call at any point, the body included.
- * - gzip, deflate and br bodies are decoded; redirects are not followed (an API answers none).
+ * - The caller's AbortSignal aborts the call at any point, the body included; there is no other
+ *   timeout (the router bounds each attempt).
+ * - Bodies are asked for uncompressed (`accept-encoding: identity`): API answers are small, and
+ *   undici's decompress interceptor is still experimental. A compressed answer is an error.
+ *   Redirects are not followed (an API answers none).
  * - Anything but a string or byte body (forms, streams, a `Request`) goes to the global `fetch`.
  *
  * @example
@@ -41,17 +42,15 @@ export function createKeepAliveFetch({
       `keep-alive fetch: maxSockets must be a positive integer, got ${maxSockets}`,
     );
   }
-  const agentOptions = {
-    keepAlive: true,
-    // Reuse the most recently used connection: the rest go idle and time out.
-    scheduling: 'lifo' as const,
-    timeout: idleTimeoutMs,
-    ...(maxSockets === undefined ? {} : { maxSockets }),
-  };
-  const http = new HttpAgent(agentOptions);
-  const https = new HttpsAgent(agentOptions);
+  const dispatcher = new Agent({
+    connections: maxSockets ?? null,
+    keepAliveTimeout: idleTimeoutMs,
+    keepAliveMaxTimeout: idleTimeoutMs,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
 
-  function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}) {
+  async function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}) {
     const body = init.body;
     if (
       input instanceof Request ||
@@ -60,58 +59,47 @@ export function createKeepAliveFetch({
       return fetch(input, init);
     }
     const url = typeof input === 'string' ? new URL(input) : input;
-    const secure = url.protocol === 'https:';
-    if (!secure && url.protocol !== 'http:') return fetch(input, init);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return fetch(input, init);
     const signal = init.signal ?? undefined;
-    return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortError(signal));
-        return;
-      }
-      const request = (secure ? httpsRequest : httpRequest)(url, {
-        method: init.method ?? 'GET',
+    if (signal?.aborted) throw abortError(signal);
+    const answer = await dispatcher
+      .request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
         headers: outgoingHeaders(init.headers),
-        agent: secure ? https : http,
-        ...(signal ? { signal } : {}),
+        body: body ?? null,
+        signal,
+      })
+      .catch((error: unknown) => {
+        throw signal?.aborted ? abortError(signal) : error;
       });
-      // `on`, not `once`: an aborted call can report more than one error, and each needs a listener.
-      request.on('error', (error) => reject(signal?.aborted ? abortError(signal) : error));
-      request.once('response', (message) => {
-        const status = message.statusCode ?? 0;
-        if (status < 200 || status > 599) {
-          message.resume();
-          reject(new Error(`upstream answered with HTTP status ${status}`));
-          return;
-        }
-        const headers = responseHeaders(message.rawHeaders);
-        const init = { status, statusText: message.statusMessage ?? '', headers };
-        const decoded = decode(message);
-        if (headers.get('content-type')?.includes('text/event-stream')) {
-          resolve(new Response(Readable.toWeb(decoded) as ReadableStream<Uint8Array>, init));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        decoded.on('data', (chunk: Buffer) => chunks.push(chunk));
-        decoded.once('end', () =>
-          resolve(
-            new BufferedResponse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), init),
-          ),
-        );
-        decoded.on('error', (error) => reject(signal?.aborted ? abortError(signal) : error));
-        message.once('close', () => {
-          if (!message.complete) reject(new Error('upstream closed the connection mid-body'));
-        });
-      });
-      request.end(body ?? undefined);
-    });
+    const { statusCode: status } = answer;
+    if (status < 200 || status > 599) {
+      answer.body.resume();
+      throw new Error(`upstream answered with HTTP status ${status}`);
+    }
+    const encoding = answer.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      answer.body.resume();
+      throw new Error(`upstream sent a ${encoding} body although asked for an uncompressed one`);
+    }
+    const headers = responseHeaders(answer.headers);
+    const responseInit = { status, statusText: answer.statusText ?? '', headers };
+    if (headers.get('content-type')?.includes('text/event-stream')) {
+      return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, responseInit);
+    }
+    const bytes = Buffer.from(
+      await answer.body.arrayBuffer().catch((error: unknown) => {
+        throw signal?.aborted ? abortError(signal) : error;
+      }),
+    );
+    return new BufferedResponse(bytes, responseInit);
   }
 
   return {
     fetch: keepAliveFetch as typeof fetch,
-    close() {
-      http.destroy();
-      https.destroy();
-    },
+    close: () => dispatcher.close(),
   };
 }
 
@@ -142,7 +130,15 @@ class BufferedResponse extends Response {
 
 function outgoingHeaders(headers: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  if (headers === undefined) return out;
+  if (headers !== undefined) copyHeaders(headers, out);
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+function copyHeaders(
+  headers: NonNullable<RequestInit['headers']>,
+  out: Record<string, string>,
+): void {
   if (headers instanceof Headers) {
     headers.forEach((value, name) => {
       out[name] = value;
@@ -152,24 +148,15 @@ function outgoingHeaders(headers: RequestInit['headers']): Record<string, string
   } else {
     for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = String(value);
   }
-  return out;
 }
 
-function responseHeaders(raw: readonly string[]): Headers {
+function responseHeaders(raw: Dispatcher.ResponseData['headers']): Headers {
   const headers = new Headers();
-  for (let index = 0; index < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.append(name, value);
+  }
   return headers;
-}
-
-function decode(message: IncomingMessage): Readable {
-  const encoding = message.headers['content-encoding']?.trim().toLowerCase();
-  let decoder: Transform | undefined;
-  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip();
-  else if (encoding === 'deflate') decoder = createInflate();
-  else if (encoding === 'br') decoder = createBrotliDecompress();
-  if (!decoder) return message;
-  message.once('error', (error) => decoder.destroy(error));
-  return message.pipe(decoder);
 }
 
 function abortError(signal: AbortSignal): unknown {
