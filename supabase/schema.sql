@@ -193,7 +193,7 @@ CREATE FUNCTION public.genloop_provider_hourly_stats(p_from timestamp with time 
         and h.source = any (p_sources)
       group by h.bucket_start, h.selected_provider
     ) g
-    order by g.bucket_start, g.selected_provider
+    order by 1, 2
   $$;
 
 CREATE FUNCTION public.genloop_provider_stats(p_from timestamp with time zone, p_to timestamp with time zone DEFAULT now(), p_sources text[] DEFAULT ARRAY['generation'::text, 'generation_cached'::text]) RETURNS TABLE(selected_provider text, total_count bigint, succeeded_count bigint, failed_count bigint, fallback_count bigint, fallback_rate numeric, avg_latency_ms numeric, p50_latency_ms double precision, p95_latency_ms double precision, p99_latency_ms double precision)
@@ -246,7 +246,7 @@ CREATE FUNCTION public.genloop_provider_stats(p_from timestamp with time zone, p
       from parts p
       group by p.selected_provider
     ) g
-    order by g.selected_provider
+    order by 1
   $$;
 
 CREATE FUNCTION public.genloop_refresh_rollups(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
@@ -993,7 +993,7 @@ CREATE INDEX ai_training_examples_request_id_idx ON public.ai_training_examples 
 
 CREATE INDEX ai_training_examples_route_strategy_created_at_idx ON public.ai_training_examples USING btree (route_strategy, created_at DESC);
 
-CREATE INDEX ai_training_examples_selected_provider_created_at_idx ON public.ai_training_examples USING btree (selected_provider, created_at DESC);
+CREATE INDEX ai_training_examples_selected_provider_created_at_idx ON public.ai_training_examples USING btree (selected_provider, created_at DESC) INCLUDE (latency_ms, fallback_used, source);
 
 CREATE INDEX ai_training_examples_user_created_idx ON public.ai_training_examples USING btree (user_id, created_at DESC);
 
