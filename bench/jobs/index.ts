@@ -1,5 +1,5 @@
 /**
- * Jobs benchmark (issue 4 item 5), on real Postgres:
+ * Jobs benchmark, on real Postgres:
  *   (a) jobs per second end to end — N flashcard jobs inserted as pending rows (with their quota
  *       reservations, as the API writes them) → `genloop serve --role worker` processes → the
  *       simulator at zero latency → `succeeded` with suggestions, telemetry and ledger — with 1
@@ -9,10 +9,11 @@
  *       timestamps) of jobs submitted over HTTP at a steady 100 per second, with the fallback
  *       poll at 5 s so that only NOTIFY can make it short.
  *
- *   npm run bench:jobs -- [--jobs 10000] [--workers 1,2] [--concurrency 64] [--pool 16]
+ *   npm run bench:jobs -- [--jobs 10000] [--workers 1,2] [--concurrency 256] [--pool 16]
  *                         [--submit-duration 10] [--latency-rate 100] [--latency-duration 20]
  *                         [--phases throughput,submit,latency] [--database-url URL]
  *                         [--output bench/results] [--profile DIR]
+ *                         [--node-options=--max-semi-space-size=32] [--simulator in-process|separate]
  *
  * Each phase gets a fresh database cloned from a migrated template; all are dropped at the end.
  * Prints a table and writes bench/results/jobs-<date>.json. Times are reported, never asserted.
@@ -28,7 +29,7 @@ import {
   serverInfo,
 } from '../lib/database.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
-import { type Child, profileFlags, startChild, stopAll } from '../lib/processes.ts';
+import { type Child, cpuTimeMs, profileFlags, startChild, stopAll } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
@@ -62,7 +63,7 @@ function parseOptions() {
     options: {
       jobs: { type: 'string', default: '10000' },
       workers: { type: 'string', default: '1,2' },
-      concurrency: { type: 'string', default: '64' },
+      concurrency: { type: 'string', default: '256' },
       pool: { type: 'string', default: '16' },
       'batch-size': { type: 'string', default: '1000' },
       'submit-duration': { type: 'string', default: '10' },
@@ -75,6 +76,8 @@ function parseOptions() {
       'database-url': { type: 'string' },
       output: { type: 'string', default: RESULTS_DIR },
       profile: { type: 'string' },
+      'node-options': { type: 'string', default: '' },
+      simulator: { type: 'string', default: 'in-process' },
     },
   });
   const positive = (name: string) => {
@@ -85,7 +88,11 @@ function parseOptions() {
     }
     return value;
   };
+  if (values.simulator !== 'separate' && values.simulator !== 'in-process') {
+    throw new Error(`--simulator takes separate or in-process, got "${values.simulator}"`);
+  }
   return {
+    simulator: values.simulator as 'separate' | 'in-process',
     jobs: positive('jobs'),
     workers: values.workers.split(',').map((count) => Number(count.trim())),
     concurrency: positive('concurrency'),
@@ -101,10 +108,47 @@ function parseOptions() {
     serverUrl: values['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     output: values.output,
     profileDir: values.profile,
+    /** Extra Node flags for the genloop processes, e.g. `--max-semi-space-size=32`. */
+    nodeFlags: values['node-options'].split(/\s+/).filter((flag) => flag !== ''),
   };
 }
 
 type Options = ReturnType<typeof parseOptions>;
+
+let simulatorUrl: string | undefined;
+
+/**
+ * Where the workers' provider calls go. `in-process` (default): every genloop process serves its
+ * providers from a simulator inside itself, at zero latency, as `serve` does with
+ * GENLOOP_SIMULATOR=on. `separate`: one `genloop simulator` process, called through the openai
+ * provider with a key and base URL as a real API would be (openrouter, the flashcard recipe's
+ * preferred provider, has no key and is skipped, so the environment default serves); its CPU is
+ * then reported on its own.
+ */
+function providerEnv(options: Options): Record<string, string> {
+  if (options.simulator === 'in-process') return { GENLOOP_SIMULATOR: 'on' };
+  if (!simulatorUrl) throw new Error('the simulator is not running');
+  return {
+    GENLOOP_SIMULATOR: 'off',
+    OPENAI_API_KEY: 'sk-bench-simulator',
+    OPENAI_BASE_URL: `${simulatorUrl}/openai/v1`,
+    CUSTOM_PROVIDER_API_KEY: 'sk-bench-simulator',
+    CUSTOM_PROVIDER_BASE_URL: `${simulatorUrl}/custom/v1`,
+  };
+}
+
+/** Starts the separate simulator for one phase (the phase's `stopAll` ends it with the rest). */
+async function startSimulatorProcess(): Promise<Child> {
+  const { child, match } = await startChild({
+    name: 'simulator',
+    command: process.execPath,
+    args: ['bin/genloop.js', 'simulator', '--host', '127.0.0.1', '--port', '0'],
+    env: { ...process.env, NODE_ENV: 'production' },
+    ready: /genloop simulator listening on (http:\/\/\S+)/,
+  });
+  simulatorUrl = match[1]!;
+  return child;
+}
 
 /** Starts `genloop serve` with the given role on `database`; resolves once it listens. */
 async function startGenloop(
@@ -119,6 +163,7 @@ async function startGenloop(
     command: process.execPath,
     args: [
       ...profileFlags(options.profileDir),
+      ...options.nodeFlags,
       'bin/genloop.js',
       'serve',
       '--role',
@@ -134,8 +179,7 @@ async function startGenloop(
       NODE_ENV: 'production',
       DATABASE_URL: database.url,
       GENLOOP_JWT_SECRET: JWT_SECRET,
-      // Every provider is served by the simulator inside each genloop process, at zero latency.
-      GENLOOP_SIMULATOR: 'on',
+      ...providerEnv(options),
       GENLOOP_LOG_LEVEL: 'warn',
       GENLOOP_WORKER_CONCURRENCY: String(options.concurrency),
       GENLOOP_DB_POOL_SIZE: String(options.pool),
@@ -272,6 +316,43 @@ async function claimLatency(database: BenchDatabase) {
   };
 }
 
+/**
+ * CPU time (ms) used so far by the processes that do the work: the worker processes, and the
+ * Postgres backends serving them (found by pid in pg_stat_activity; the server's shared
+ * processes such as the WAL writer are not included). On a machine shared with other work,
+ * CPU per job is steadier than jobs per second.
+ */
+async function cpuSnapshot(database: BenchDatabase, workers: readonly Child[], simulator?: Child) {
+  const { rows } = await database.db.query<{ pid: number }>(
+    `select pid from pg_stat_activity
+      where datname = current_database() and application_name like 'genloop%'
+        and application_name <> 'genloop-bench'`,
+  );
+  const backends = new Map(rows.map((row) => [row.pid, cpuTimeMs(row.pid) ?? 0]));
+  const worker = workers.reduce((sum, child) => sum + (cpuTimeMs(child.process.pid) ?? 0), 0);
+  return { worker, backends, simulator: simulator ? (cpuTimeMs(simulator.process.pid) ?? 0) : 0 };
+}
+
+function cpuPerJob(
+  before: Awaited<ReturnType<typeof cpuSnapshot>>,
+  after: Awaited<ReturnType<typeof cpuSnapshot>>,
+  jobs: number,
+) {
+  let postgres = 0;
+  // A backend opened during the run started from zero.
+  for (const [pid, ms] of after.backends) postgres += ms - (before.backends.get(pid) ?? 0);
+  const workerMs = (after.worker - before.worker) / Math.max(1, jobs);
+  const postgresMs = postgres / Math.max(1, jobs);
+  return {
+    workerCpuMsPerJob: round(workerMs, 3),
+    postgresCpuMsPerJob: round(postgresMs, 3),
+    /** The separate simulator process (the provider's side; 0 when it runs in-process). */
+    simulatorCpuMsPerJob: round((after.simulator - before.simulator) / Math.max(1, jobs), 3),
+    /** Jobs per second if the job path had every core of this machine to itself. */
+    cpuBoundJobsPerSecond: Math.round((machineInfo().cpus * 1000) / (workerMs + postgresMs)),
+  };
+}
+
 async function throughputPhase(options: Options, workers: number) {
   const database = await createBenchDatabase(options.serverUrl, `genloop_bench_jobs_w${workers}`, {
     template: TEMPLATE,
@@ -281,9 +362,13 @@ async function throughputPhase(options: Options, workers: number) {
     log(
       `(a) ${options.jobs} jobs, ${workers} worker process(es), concurrency ${options.concurrency} each`,
     );
+    const simulator = options.simulator === 'separate' ? await startSimulatorProcess() : undefined;
+    const children: Child[] = [];
     for (let index = 0; index < workers; index++) {
-      await startGenloop(`worker-${index + 1}`, database, 'worker', options);
+      children.push((await startGenloop(`worker-${index + 1}`, database, 'worker', options)).child);
     }
+    const loadBefore = machineInfo().loadAverage;
+    const cpuBefore = await cpuSnapshot(database, children, simulator);
     const submitMs = await insertJobs(database, options.jobs, options.batchSize);
     log(`  inserted in ${Math.round(submitMs)} ms`);
     const progress = await waitForJobs(
@@ -291,6 +376,12 @@ async function throughputPhase(options: Options, workers: number) {
       options.jobs,
       Math.max(120_000, options.jobs * 20),
     );
+    const cpu = cpuPerJob(
+      cpuBefore,
+      await cpuSnapshot(database, children, simulator),
+      options.jobs,
+    );
+    const loadAfter = machineInfo().loadAverage;
     await stopAll();
     const facts = await jobFacts(database);
     return {
@@ -301,6 +392,8 @@ async function throughputPhase(options: Options, workers: number) {
       completed: progress.succeeded + progress.failed,
       jobsPerSecond: Math.round(facts.succeeded / (facts.span_ms / 1000)),
       spanMs: Math.round(facts.span_ms),
+      ...cpu,
+      loadAverage: { before: loadBefore, after: loadAfter },
       ...facts,
     };
   } finally {
@@ -353,6 +446,7 @@ async function submitPhase(options: Options, userTokens: readonly string[]) {
     log(
       `(b) HTTP submit, ${options.submitConnections} connections, ${userTokens.length} users, no worker`,
     );
+    if (options.simulator === 'separate') await startSimulatorProcess();
     const api = await startGenloop('api', database, 'api', options);
     // Warm-up (JIT, pool connections), then the measured run.
     await runLoad({
@@ -388,6 +482,7 @@ async function latencyPhase(options: Options, userTokens: readonly string[]) {
     log(
       `(c) submit-to-running at ${options.latencyRate} jobs/s over HTTP, 1 worker, poll every ${options.pollMs} ms`,
     );
+    if (options.simulator === 'separate') await startSimulatorProcess();
     const api = await startGenloop('api', database, 'api', options);
     await startGenloop('worker', database, 'worker', options, {
       GENLOOP_JOB_POLL_MS: String(options.pollMs),
@@ -456,6 +551,14 @@ async function main(): Promise<void> {
     detail: `${run.succeeded}/${run.jobs} succeeded in ${(run.spanMs / 1000).toFixed(1)} s; without suggestions ${run.without_suggestions}; telemetry ${run.telemetry_rows}; ledger finals ${run.final_ledger_entries}; retried ${run.run_more_than_once}`,
     target: '>= 1000 jobs/s',
   }));
+  for (const run of throughput) {
+    table.push({
+      measure: `CPU per job, ${run.workers} worker process${run.workers > 1 ? 'es' : ''}`,
+      value: `${round(run.workerCpuMsPerJob + run.postgresCpuMsPerJob, 2)} ms`,
+      detail: `workers ${run.workerCpuMsPerJob} ms + Postgres backends ${run.postgresCpuMsPerJob} ms${options.simulator === 'separate' ? ` (simulator process ${run.simulatorCpuMsPerJob} ms)` : ''}; all ${machineInfo().cpus} cores to itself: ~${run.cpuBoundJobsPerSecond} jobs/s; load ${run.loadAverage.before[0]} → ${run.loadAverage.after[0]}`,
+      target: '',
+    });
+  }
   for (const run of throughput) {
     table.push({
       measure: `SQL batch submit (${options.batchSize}/statement), ${run.workers} worker(s) running`,

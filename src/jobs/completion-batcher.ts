@@ -1,9 +1,8 @@
-import type { Db } from '../db/types.ts';
+import type { Db, Queryable } from '../db/types.ts';
 import { writeTelemetry } from '../routing/telemetry.ts';
-import { finalizeGenerations } from '../sql/finalize-generations.ts';
-import { finishJob, finishJobs } from '../sql/finish-job.ts';
-import { finalizeGeneration } from '../sql/usage.ts';
-import type { ClaimedJob, JobOutcome } from './types.ts';
+import { finishJobs } from '../sql/finish-job.ts';
+import { finalizeGenerations } from '../sql/usage.ts';
+import type { BatchWriter, ClaimedJob, JobOutcome } from './types.ts';
 
 interface Pending {
   job: ClaimedJob;
@@ -22,13 +21,14 @@ export interface CompletionBatcherOptions {
 /**
  * Completes finished jobs with group commit: one transaction at a time, holding every job that
  * finished while the previous one was being written. Under light load that is one job per
- * transaction, as before; under load, one commit (and one pass through the telemetry rollup
- * row every completion has to lock) serves many jobs.
+ * transaction; under load one transaction, with one statement per kind of row (job status,
+ * result rows, ledger, attempts, training rows), serves many jobs.
  *
  * Per job nothing changes: its terminal status, results, ledger entry and telemetry are written
- * in the same transaction, and only while this worker still holds it. When a group's
- * transaction fails, each of its jobs is completed again in a transaction of its own, so one
- * bad job cannot hold back the others and each failure is reported for its own job.
+ * in the same transaction, and only while this worker still holds it, so a worker that dies
+ * before the commit leaves nothing behind and the job runs again once its lease expires. When a
+ * group's transaction fails, each of its jobs is completed again in a transaction of its own,
+ * so one bad job cannot hold back the others and each failure is reported for its own job.
  */
 export class CompletionBatcher {
   private readonly queue: Pending[] = [];
@@ -50,44 +50,28 @@ export class CompletionBatcher {
     const maxBatch = this.options.maxBatch ?? 100;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, maxBatch);
-      if (batch.length === 1) {
-        await this.completeOne(batch[0]!);
-        continue;
-      }
       let held: Set<string>;
       try {
-        held = await this.completeMany(batch);
-      } catch {
-        for (const pending of batch) await this.completeOne(pending);
+        held = await this.completeGroup(batch);
+      } catch (error) {
+        if (batch.length === 1) batch[0]!.reject(error);
+        else for (const pending of batch) await this.completeAlone(pending);
         continue;
       }
       for (const pending of batch) pending.resolve(held.has(pending.job.id));
     }
   }
 
-  private async completeOne({ job, outcome, resolve, reject }: Pending): Promise<void> {
+  private async completeAlone(pending: Pending): Promise<void> {
     try {
-      const held = await this.options.db.transaction(async (tx) => {
-        const mine = await finishJob(tx, job.id, this.options.workerId, outcome.result);
-        if (!mine) throw new LostJob();
-        if (outcome.result.status === 'succeeded') await outcome.writeResults?.(tx);
-        await finalizeGeneration(tx, {
-          userId: job.user_id,
-          generationId: job.id,
-          outcome: outcome.result.status === 'succeeded' ? 'settle' : 'refund',
-          reason: outcome.result.status,
-        });
-        if (outcome.telemetry) await writeTelemetry(tx, [outcome.telemetry]);
-        return true;
-      });
-      resolve(held);
+      pending.resolve((await this.completeGroup([pending])).has(pending.job.id));
     } catch (error) {
-      if (error instanceof LostJob) resolve(false);
-      else reject(error);
+      pending.reject(error);
     }
   }
 
-  private completeMany(batch: readonly Pending[]): Promise<Set<string>> {
+  /** One transaction for the group; returns the ids that were still this worker's. */
+  private completeGroup(batch: readonly Pending[]): Promise<Set<string>> {
     return this.options.db.transaction(async (tx) => {
       const held = new Set(
         await finishJobs(
@@ -96,10 +80,12 @@ export class CompletionBatcher {
           batch.map(({ job, outcome }) => ({ id: job.id, result: outcome.result })),
         ),
       );
-      const mine = batch.filter(({ job }) => held.has(job.id));
-      for (const { outcome } of mine) {
-        if (outcome.result.status === 'succeeded') await outcome.writeResults?.(tx);
-      }
+      if (held.size === 0) return held;
+      const mine = held.size === batch.length ? batch : batch.filter((p) => held.has(p.job.id));
+      await writeResults(
+        tx,
+        mine.filter(({ outcome }) => outcome.result.status === 'succeeded'),
+      );
       await finalizeGenerations(
         tx,
         mine.map(({ job, outcome }) => ({
@@ -109,6 +95,7 @@ export class CompletionBatcher {
           reason: outcome.result.status,
         })),
       );
+      // Last: the training rows' trigger locks shared rollup rows until the commit.
       await writeTelemetry(
         tx,
         mine.flatMap(({ outcome }) => (outcome.telemetry ? [outcome.telemetry] : [])),
@@ -118,4 +105,15 @@ export class CompletionBatcher {
   }
 }
 
-class LostJob extends Error {}
+/** The result rows of succeeded jobs: one statement per batch writer, then the one-off writes. */
+async function writeResults(tx: Queryable, succeeded: readonly Pending[]): Promise<void> {
+  const groups = new Map<BatchWriter<unknown>, unknown[]>();
+  for (const { outcome } of succeeded) {
+    if (!outcome.results) continue;
+    const items = groups.get(outcome.results.writer);
+    if (items) items.push(outcome.results.item);
+    else groups.set(outcome.results.writer, [outcome.results.item]);
+  }
+  for (const [writer, items] of groups) await writer.write(tx, items);
+  for (const { outcome } of succeeded) await outcome.writeResults?.(tx);
+}

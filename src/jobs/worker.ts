@@ -129,6 +129,9 @@ export class Worker {
         });
       } catch (error) {
         this.options.logger.warn({ err: error }, 'claiming jobs failed; will retry');
+        // Soon, not at the next poll: the NOTIFY that woke this claim will not come again (a
+        // connection killed under the pool fails once, and the next claim gets a fresh one).
+        setTimeout(() => this.wake(), Math.min(this.options.pollMs, 250)).unref();
         return;
       }
       for (const job of jobs) this.launch(job);
@@ -155,11 +158,10 @@ export class Worker {
   }
 
   private async execute(job: ClaimedJob, signal: AbortSignal): Promise<string> {
-    const log = this.options.logger.child({
-      generation_id: job.id,
-      user_id: job.user_id,
-      recipe: job.recipe,
-    });
+    const { logger, metrics } = this.options;
+    // Plain objects rather than a child logger per job: at a thousand jobs a second the
+    // bindings a child serialises up front are work spent on lines the level may drop.
+    const about = () => ({ generation_id: job.id, user_id: job.user_id, recipe: job.recipe });
     const handler = this.options.handlers[job.recipe];
     let outcome: JobOutcome;
     try {
@@ -167,8 +169,7 @@ export class Worker {
       outcome = await handler.run(job, signal);
     } catch (error) {
       if (signal.aborted) return 'released';
-      const failure = toError(error);
-      log.error({ err: failure }, 'job handler crashed');
+      logger.error({ ...about(), err: toError(error) }, 'job handler crashed');
       outcome = {
         result: {
           status: 'failed',
@@ -179,27 +180,30 @@ export class Worker {
     if (signal.aborted) return 'released';
     try {
       const finished = await this.complete(job, outcome);
-      log.info(
-        {
-          status: finished ? outcome.result.status : 'lost',
-          provider: outcome.result.provider,
-          tokens_input: outcome.result.tokensInput,
-          tokens_output: outcome.result.tokensOutput,
-          request_id: outcome.result.requestId,
-        },
-        finished ? 'job finished' : 'job no longer held by this worker; result discarded',
-      );
-      if (finished) {
-        this.options.metrics?.jobsFinished.inc({
-          recipe: job.recipe,
-          status: outcome.result.status,
-        });
-        if (outcome.telemetry) this.options.metrics?.recordGeneration(outcome.telemetry);
+      const { result } = outcome;
+      if (!finished) {
+        logger.warn(about(), 'job no longer held by this worker; result discarded');
+        return 'lost';
       }
-      return finished ? outcome.result.status : 'lost';
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          {
+            ...about(),
+            status: result.status,
+            provider: result.provider,
+            tokens_input: result.tokensInput,
+            tokens_output: result.tokensOutput,
+            request_id: result.requestId,
+          },
+          'job finished',
+        );
+      }
+      metrics?.jobsFinished.inc({ recipe: job.recipe, status: result.status });
+      if (outcome.telemetry) metrics?.recordGeneration(outcome.telemetry);
+      return result.status;
     } catch (error) {
       // The transaction rolled back: the lease will expire and the job runs again.
-      log.error({ err: error }, 'completing the job failed');
+      logger.error({ ...about(), err: error }, 'completing the job failed');
       return 'error';
     }
   }

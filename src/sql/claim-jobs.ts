@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/types.ts';
+import type { Db, Queryable } from '../db/types.ts';
 
 /** A job as the worker sees it after claiming. */
 export interface ClaimedJob {
@@ -21,33 +21,42 @@ export interface ClaimedJob {
 /**
  * Claims up to `limit` runnable jobs for `workerId` in one statement: `for update skip locked`
  * so concurrent workers never claim the same job, moved to running with a lease.
+ *
+ * The statement runs with sorting disabled (transaction-local), so Postgres reads the pending
+ * jobs in `run_after` order straight from their partial index and stops after `limit`. With
+ * row estimates from a time the queue was short (fresh statistics after a burst are the norm
+ * for a queue) the planner otherwise prefers to collect every pending job and sort them, and
+ * each claim then costs time in proportion to the backlog.
  */
 export async function claimJobs(
-  db: Queryable,
+  db: Db,
   input: { workerId: string; limit: number; leaseMs: number; recipes: readonly string[] },
 ): Promise<ClaimedJob[]> {
-  const { rows } = await db.query<ClaimedJob>(
-    `with picked as (
-       select id
-         from public.ai_generations
-        where status = 'pending' and run_after <= now() and recipe = any($4::text[])
-        order by run_after
-        limit $1
-        for update skip locked
-     )
-     update public.ai_generations g
-        set status = 'running',
-            attempts = g.attempts + 1,
-            lease_until = now() + make_interval(secs => $2::double precision / 1000),
-            locked_by = $3,
-            started_at = coalesce(g.started_at, now())
-       from picked
-      where g.id = picked.id
-     returning g.id, g.user_id, g.recipe, g.source_text, g.model, g.prompt_version, g.mode, g.input,
-               g.request_id, g.attempts, g.max_attempts, g.provider, g.provider_prediction_id, g.created_at`,
-    [input.limit, input.leaseMs, input.workerId, input.recipes],
-  );
-  return rows;
+  return db.transaction(async (tx) => {
+    await tx.query(`select set_config('enable_sort', 'off', true)`);
+    const { rows } = await tx.query<ClaimedJob>(
+      `with picked as (
+         select id
+           from public.ai_generations
+          where status = 'pending' and run_after <= now() and recipe = any($4::text[])
+          order by run_after
+          limit $1
+          for update skip locked
+       )
+       update public.ai_generations g
+          set status = 'running',
+              attempts = g.attempts + 1,
+              lease_until = now() + make_interval(secs => $2::double precision / 1000),
+              locked_by = $3,
+              started_at = coalesce(g.started_at, now())
+         from picked
+        where g.id = picked.id
+       returning g.id, g.user_id, g.recipe, g.source_text, g.model, g.prompt_version, g.mode, g.input,
+                 g.request_id, g.attempts, g.max_attempts, g.provider, g.provider_prediction_id, g.created_at`,
+      [input.limit, input.leaseMs, input.workerId, input.recipes],
+    );
+    return rows;
+  });
 }
 
 /** Extends the leases of the jobs this worker still runs; returns the ids it still holds. */

@@ -56,6 +56,45 @@ export async function finalizeGeneration(
 }
 
 /**
+ * {@link finalizeGeneration} for many generations in one statement, as the worker completes
+ * jobs in groups: per generation one `settle` (0) or `refund` (+1) keyed
+ * `final:<generation_id>`, only where its reservation exists; a repeated call changes nothing.
+ * Each reservation is looked up through the unique key (the `limit 1` keeps it a per-row index
+ * probe whatever the planner thinks of the ledger's size). Returns how many entries it wrote.
+ */
+export async function finalizeGenerations(
+  db: Queryable,
+  entries: readonly {
+    userId: string;
+    generationId: string;
+    outcome: 'settle' | 'refund';
+    reason?: string;
+  }[],
+): Promise<number> {
+  if (entries.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
+     select e.user_id, e.generation_id, e.outcome, case when e.outcome = 'refund' then 1 else 0 end,
+            'final:' || e.generation_id::text, jsonb_build_object('reason', e.reason)
+       from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
+              as e(user_id, generation_id, outcome, reason)
+       join lateral (
+         select 1 from public.usage_ledger
+          where idempotency_key = 'reserve:' || e.generation_id::text
+          limit 1
+       ) as reserved on true
+     on conflict (idempotency_key) do nothing`,
+    [
+      entries.map((entry) => entry.userId),
+      entries.map((entry) => entry.generationId),
+      entries.map((entry) => entry.outcome),
+      entries.map((entry) => entry.reason ?? null),
+    ],
+  );
+  return rowCount;
+}
+
+/**
  * Charges a generation that succeeded after it had timed out and been refunded (a late
  * webhook or poll still completes the job, RELIABILITY 12): one `adjust` of -1, once (keyed
  * `late:<generation_id>`), and only when the refund it balances exists. Net usage of such a
@@ -67,10 +106,11 @@ export async function debitLateSuccess(
 ): Promise<boolean> {
   const { rowCount } = await db.query(
     `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
-     select $1, $2, 'adjust', -1, 'late:' || $2::text, jsonb_build_object('reason', 'late_success')
+     select $1::uuid, $2::uuid, 'adjust', -1, 'late:' || $2::uuid::text,
+            jsonb_build_object('reason', 'late_success')
       where exists (
         select 1 from public.usage_ledger
-         where idempotency_key = 'final:' || $2::text and kind = 'refund'
+         where idempotency_key = 'final:' || $2::uuid::text and kind = 'refund'
       )
      on conflict (idempotency_key) do nothing`,
     [input.userId, input.generationId],

@@ -31,6 +31,24 @@ describeEachDriver('job queue', (use) => {
     expect(rows.every((row) => row.status === 'running' && row.attempts === 1)).toBe(true);
   });
 
+  it('claims the longest-waiting runnable jobs first, and none that are not yet due', async () => {
+    const { db } = use();
+    // Jobs left pending by earlier tests would be older than these: claim them out of the way.
+    await claimJobs(db, { workerId: 'sweeper', limit: 1_000, leaseMs: 60_000, recipes });
+    const ids = await insertPendingJobs(db, 4);
+    await db.query(
+      `update ai_generations
+          set run_after = now() + make_interval(secs => (array[-30, -10, -20, 60])[position])
+         from unnest($1::uuid[]) with ordinality as job(id, position)
+        where ai_generations.id = job.id`,
+      [ids],
+    );
+    const first = await claimJobs(db, { workerId: 'fifo', limit: 2, leaseMs: 60_000, recipes });
+    expect(first.map((job) => job.id).sort()).toEqual([ids[0], ids[2]].sort());
+    const next = await claimJobs(db, { workerId: 'fifo', limit: 10, leaseMs: 60_000, recipes });
+    expect(next.map((job) => job.id)).toEqual([ids[1]]);
+  });
+
   it('a lease not yet expired is not reclaimed; an expired one is re-queued', async () => {
     const { db } = use();
     const [id] = await insertPendingJobs(db, 1);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Queryable } from '../../db/types.ts';
-import type { JobHandler } from '../../jobs/types.ts';
+import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { RouteError, type Router } from '../../routing/router.ts';
 import { telemetryRows } from '../../routing/telemetry.ts';
@@ -78,7 +78,7 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
               fallback_used: metadata.fallbackUsed,
             },
           },
-          writeResults: (tx) => insertSuggestions(tx, job, cards),
+          results: batched(suggestionsWriter, { job, cards }),
           telemetry: telemetryRows({
             ...telemetryBase,
             metadata,
@@ -154,16 +154,33 @@ export function normalise(content: string, provider: ProviderError['provider']):
   });
 }
 
-/** All suggestions of a generation in one statement; the unique (generation_id, position) keeps it to one set. */
-async function insertSuggestions(
-  tx: Queryable,
-  job: ClaimedJob,
-  cards: Flashcard[],
-): Promise<void> {
-  await tx.query(
-    `insert into public.ai_suggestions (generation_id, user_id, position, front, back, status)
-     select $1, $2, position, front, back, 'proposed'
-       from unnest($3::text[], $4::text[]) with ordinality as card(front, back, position)`,
-    [job.id, job.user_id, cards.map((card) => card.front), cards.map((card) => card.back)],
-  );
-}
+/**
+ * The suggestions of every job completed in one transaction, in one statement; the unique
+ * (generation_id, position) keeps each generation to one set.
+ */
+const suggestionsWriter: BatchWriter<{ job: ClaimedJob; cards: readonly Flashcard[] }> = {
+  async write(tx: Queryable, items) {
+    const generationIds: string[] = [];
+    const userIds: string[] = [];
+    const positions: number[] = [];
+    const fronts: string[] = [];
+    const backs: string[] = [];
+    for (const { job, cards } of items) {
+      cards.forEach((card, index) => {
+        generationIds.push(job.id);
+        userIds.push(job.user_id);
+        positions.push(index + 1);
+        fronts.push(card.front);
+        backs.push(card.back);
+      });
+    }
+    if (positions.length === 0) return;
+    await tx.query(
+      `insert into public.ai_suggestions (generation_id, user_id, position, front, back, status)
+       select generation_id, user_id, position, front, back, 'proposed'
+         from unnest($1::uuid[], $2::uuid[], $3::integer[], $4::text[], $5::text[])
+                as card(generation_id, user_id, position, front, back)`,
+      [generationIds, userIds, positions, fronts, backs],
+    );
+  },
+};
