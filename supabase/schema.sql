@@ -985,9 +985,11 @@ CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USI
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
 
-CREATE INDEX ai_training_examples_created_at_covering_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (source, selected_provider, fallback_used, fallback_provider, latency_ms);
+CREATE INDEX ai_training_examples_created_at_idx ON public.ai_training_examples USING btree (created_at);
 
 CREATE INDEX ai_training_examples_generation_id_idx ON public.ai_training_examples USING btree (generation_id) WHERE (generation_id IS NOT NULL);
+
+CREATE INDEX ai_training_examples_generations_created_at_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (latency_ms, fallback_used, selected_provider, fallback_provider) WHERE (source = ANY (ARRAY['generation'::text, 'generation_cached'::text]));
 
 CREATE INDEX ai_training_examples_request_id_idx ON public.ai_training_examples USING btree (request_id);
 
