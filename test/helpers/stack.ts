@@ -118,25 +118,37 @@ export async function eventually<T>(
   }
 }
 
+/**
+ * Declares the suite once per driver, each with its own fixture started before its tests and
+ * closed after them. `use()` hands the running fixture to the tests.
+ */
+export function describeEachWith<T extends { close(): Promise<void> }>(
+  name: string,
+  start: (driver: (typeof drivers)[number]) => Promise<T>,
+  body: (use: () => T, driver: (typeof drivers)[number]) => void,
+): void {
+  for (const driver of drivers) {
+    describe(`${name} [${driver}]`, () => {
+      let fixture: T | undefined;
+      beforeAll(async () => {
+        fixture = await start(driver);
+      });
+      afterAll(async () => {
+        await fixture?.close();
+      });
+      body(() => {
+        if (!fixture) throw new Error(`${name}: not started`);
+        return fixture;
+      }, driver);
+    });
+  }
+}
+
 /** Declares the suite once per driver, each with its own stack. */
 export function describeEachStack(
   name: string,
   body: (use: () => Stack, driver: (typeof drivers)[number]) => void,
   env: Record<string, string> = {},
 ): void {
-  for (const driver of drivers) {
-    describe(`${name} [${driver}]`, () => {
-      let stack: Stack | undefined;
-      beforeAll(async () => {
-        stack = await startStack(driver, env);
-      });
-      afterAll(async () => {
-        await stack?.close();
-      });
-      body(() => {
-        if (!stack) throw new Error('stack not ready');
-        return stack;
-      }, driver);
-    });
-  }
+  describeEachWith(name, (driver) => startStack(driver, env), body);
 }

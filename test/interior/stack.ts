@@ -4,7 +4,6 @@ import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -15,8 +14,8 @@ import { createInterior, type Interior } from '../../src/recipes/interior/index.
 import { createServices, type Services } from '../../src/services.ts';
 import { type SimulatorOptions, signWebhook, startSimulator } from '../../src/simulator/index.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
-import { createTestDatabase, type DriverName, drivers, type TestDatabase } from '../helpers/db.ts';
-import { eventually, TEST_JWT_SECRET } from '../helpers/stack.ts';
+import { createTestDatabase, type DriverName, type TestDatabase } from '../helpers/db.ts';
+import { describeEachWith, eventually, TEST_JWT_SECRET } from '../helpers/stack.ts';
 
 export interface InteriorStackOptions {
   env?: Record<string, string>;
@@ -214,21 +213,7 @@ export function describeEachInteriorStack(
   body: (use: () => InteriorStack) => void,
   options: InteriorStackOptions = {},
 ): void {
-  for (const driver of drivers) {
-    describe(`${name} [${driver}]`, () => {
-      let stack: InteriorStack | undefined;
-      beforeAll(async () => {
-        stack = await startInteriorStack(driver, options);
-      });
-      afterAll(async () => {
-        await stack?.close();
-      });
-      body(() => {
-        if (!stack) throw new Error('interior stack not ready');
-        return stack;
-      });
-    });
-  }
+  describeEachWith(name, (driver) => startInteriorStack(driver, options), body);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read fields of arbitrary JSON answers.
