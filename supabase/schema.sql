@@ -497,7 +497,7 @@ CREATE VIEW public.ai_eval_failed_gates_v1 WITH (security_invoker='true') AS
    FROM ((public.ai_eval_run_summary_v1 s
      JOIN public.ai_eval_runs r ON ((r.id = s.run_id)))
      CROSS JOIN LATERAL ( VALUES ('schema_valid_rate_min'::text,'schema_valid_rate'::text,'min'::text,s.schema_valid_rate), ('patch_apply_success_min'::text,'patch_apply_success'::text,'min'::text,s.patch_apply_success), ('edit_after_generate_rate_min'::text,'edit_after_generate_rate'::text,'min'::text,s.edit_after_generate_rate), ('publish_conversion_proxy_min'::text,'publish_conversion_proxy'::text,'min'::text,s.publish_conversion_proxy), ('safety_html_tailwind_compliance_min'::text,'safety_html_tailwind_compliance'::text,'min'::text,s.safety_html_tailwind_compliance), ('fallback_rate_max'::text,'fallback_rate'::text,'max'::text,s.fallback_rate), ('p95_latency_ms_max'::text,'p95_latency_ms'::text,'max'::text,s.p95_latency_ms)) g(gate, metric, kind, value))
-  WHERE ((r.thresholds ? g.gate) AND ((g.value IS NULL) OR ((g.kind = 'min'::text) AND (g.value < ((r.thresholds ->> g.gate))::numeric)) OR ((g.kind = 'max'::text) AND (g.value > ((r.thresholds ->> g.gate))::numeric))));
+  WHERE ((r.status <> 'aborted'::text) AND (r.thresholds ? g.gate) AND ((g.value IS NULL) OR ((g.kind = 'min'::text) AND (g.value < ((r.thresholds ->> g.gate))::numeric)) OR ((g.kind = 'max'::text) AND (g.value > ((r.thresholds ->> g.gate))::numeric))));
 
 ALTER TABLE public.ai_eval_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.ai_eval_runs_id_seq

@@ -75,7 +75,7 @@ describeEachDriver('genloop eval run --ingest and eval ingest (CLI)', (use, driv
         .map((record) => JSON.stringify(record))
         .join('\n')}\n{"id": "cut`,
     );
-    writeFileSync(join(dir, 'gates.json'), '{}');
+    writeFileSync(join(dir, 'gates.json'), '{"fallback_rate_max": 0.5}');
     const max = await maxRunId();
     const result = await runCli([
       ...target(),
@@ -97,6 +97,10 @@ describeEachDriver('genloop eval run --ingest and eval ingest (CLI)', (use, driv
       [max],
     );
     expect(runs).toEqual([{ status: 'aborted', sample_count: 0, samples: 0 }]);
+    // Its gates were never evaluated: none is listed as failed.
+    expect(
+      await query('select gate from ai_eval_failed_gates_v1 where run_id > $1', [max]),
+    ).toEqual([]);
   });
 
   it('eval ingest re-evaluates the input against a report and ingests it; a mismatch ingests nothing', async () => {
