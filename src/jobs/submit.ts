@@ -1,7 +1,12 @@
 import type { Claims } from '../db/context.ts';
 import type { Db, Queryable } from '../db/types.ts';
-import { takeRateLimitSlot } from '../sql/rate-limit.ts';
-import { remainingGenerations, reserveGeneration } from '../sql/usage.ts';
+import { decideRateLimit, lockRecentHitsSql, storeHitsSql } from '../sql/rate-limit.ts';
+import {
+  monthlyBalanceSql,
+  reserveGeneration,
+  reserveGenerationSql,
+  usageFromBalance,
+} from '../sql/usage.ts';
 
 /** Why a submission was refused; the HTTP layer maps each to its status code. */
 export class SubmitRefused extends Error {
@@ -42,56 +47,63 @@ export interface SubmitJobInput {
  * (serialised per user by an advisory lock, so racing requests for the last unit cannot both
  * win), then the `ai_generations` row inserted as the user under row-level security, then the
  * ledger reservation. Any refusal rolls back all of it. A trigger NOTIFYs the workers.
+ *
+ * Submission latency is mostly round trips, so the steps share statements where that changes
+ * nothing: the lock with the creation of the rate-limit row; every check's read, then the switch
+ * to the user, in one statement whose snapshot is taken after the lock; the rate-limit hit with
+ * the ledger reservation (a refusal or failure in between rolls both back anyway).
  */
 export async function submitJob(
   db: Db,
   input: SubmitJobInput,
 ): Promise<{ id: string; status: 'pending' }> {
   const userId = input.claims.sub;
+  const { rateLimit, inFlightLimit } = input;
+  const rateLimitKey = `${input.recipe}:${userId}`;
   return db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `genloop:user:${userId}`,
-    ]);
-    if (input.rateLimit) {
-      const decision = await takeRateLimitSlot(tx, {
-        key: `${input.recipe}:${userId}`,
-        limit: input.rateLimit.limit,
-        windowMs: input.rateLimit.windowMs,
-      });
+    // The lock comes first, in its own statement: the checks below read from a snapshot taken
+    // after it is granted, so they see everything the user's previous submission committed.
+    const lockKey = `genloop:user:${userId}`;
+    if (rateLimit) {
+      // Creating the rate-limit row (so it can be locked below) is the lock's statement.
+      await tx.query(
+        `insert into public.rate_limits (key)
+         select $2::text from pg_advisory_xact_lock(hashtextextended($1, 0))
+         on conflict (key) do nothing`,
+        [lockKey, rateLimitKey],
+      );
+    } else {
+      await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey]);
+    }
+    const checks = await readChecks(tx, input, rateLimitKey);
+
+    let recentHits: Date[] = [];
+    if (rateLimit) {
+      const { recent, ...decision } = decideRateLimit(checks.rateLimit, rateLimit);
       if (!decision.allowed) {
         throw new SubmitRefused(
           'rate_limited',
-          `at most ${input.rateLimit.limit} ${input.recipe} generations per ${Math.round(input.rateLimit.windowMs / 1000)} s`,
+          `at most ${rateLimit.limit} ${input.recipe} generations per ${Math.round(rateLimit.windowMs / 1000)} s`,
           decision.retryAfterMs,
         );
       }
+      recentHits = recent;
     }
-    if (input.inFlightLimit !== undefined) {
-      const { rows } = await tx.query<{ count: number }>(
-        `select count(*)::int as count from public.ai_generations
-          where user_id = $1 and recipe = $2 and status in ('pending', 'running')`,
-        [userId, input.recipe],
+    if (inFlightLimit !== undefined && (checks.inFlight ?? 0) >= inFlightLimit) {
+      throw new SubmitRefused(
+        'job_in_flight',
+        `another ${input.recipe} generation is still in progress`,
       );
-      if ((rows[0]?.count ?? 0) >= input.inFlightLimit) {
-        throw new SubmitRefused(
-          'job_in_flight',
-          `another ${input.recipe} generation is still in progress`,
-        );
-      }
     }
-    const { remaining } = await remainingGenerations(tx, userId, input.monthlyQuota);
-    if (remaining <= 0) {
+    if (usageFromBalance(checks.balance, input.monthlyQuota).remaining <= 0) {
       throw new SubmitRefused(
         'quota_exceeded',
         `the monthly allowance of ${input.monthlyQuota} generations is used up`,
       );
     }
 
-    // The row itself is written as the user, so the database checks it is theirs.
-    await tx.query(
-      `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`,
-      [input.claims.role, JSON.stringify(input.claims)],
-    );
+    // The row itself is written as the user (switched to by readChecks), so the database
+    // checks it is theirs.
     await tx.query(
       `insert into public.ai_generations
          (id, user_id, recipe, source_text, model, prompt_version, mode, input, request_id, idempotency_key)
@@ -110,8 +122,68 @@ export async function submitJob(
       ],
     );
     await tx.query('reset role');
-    await reserveGeneration(tx, userId, input.row.id);
+    if (rateLimit) {
+      await tx.query(
+        `with hit as (${storeHitsSql('$3', '$4', 'true')})
+         ${reserveGenerationSql('$1', '$2')}`,
+        [userId, input.row.id, rateLimitKey, recentHits],
+      );
+    } else {
+      await reserveGeneration(tx, userId, input.row.id);
+    }
     await input.alsoWrite?.(tx);
     return { id: input.row.id, status: 'pending' as const };
   });
+}
+
+interface Checks {
+  /** The rate-limit row's recent hits (undefined without a rate limit or without the row). */
+  rateLimit: { recent: Date[]; now: Date } | undefined;
+  inFlight: number | null;
+  balance: number;
+}
+
+/**
+ * One statement for every check's read, from a snapshot taken after the lock: the rate-limit
+ * row (locked for update), the user's jobs in flight and the month's ledger balance. Then, once
+ * they are all read (the CTE is materialised), it switches to the user's role and claims for the
+ * insert that follows; a refusal rolls the switch back with everything else.
+ */
+async function readChecks(
+  tx: Queryable,
+  input: SubmitJobInput,
+  rateLimitKey: string,
+): Promise<Checks> {
+  const params: unknown[] = [input.claims.sub, input.claims.role, JSON.stringify(input.claims)];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const rateLimitRead = input.rateLimit
+    ? `(${lockRecentHitsSql(param(rateLimitKey), param(input.rateLimit.windowMs))})`
+    : '(select null::timestamptz[] as recent, null::timestamptz as now)';
+  const inFlightRead =
+    input.inFlightLimit === undefined
+      ? 'null::int'
+      : `(select count(*)::int from public.ai_generations
+           where user_id = $1 and recipe = ${param(input.recipe)} and status in ('pending', 'running'))`;
+  const { rows } = await tx.query<{
+    recent: Date[] | null;
+    now: Date | null;
+    in_flight: number | null;
+    balance: number;
+  }>(
+    `with checks as materialized (
+       select rate_limit.recent, rate_limit.now, ${inFlightRead} as in_flight,
+              (${monthlyBalanceSql('$1')}) as balance
+         from (values (1)) as one (x)
+         left join lateral ${rateLimitRead} as rate_limit on true
+     )
+     select checks.*, set_config('role', $2, true), set_config('request.jwt.claims', $3, true)
+       from checks`,
+    params,
+  );
+  const row = rows[0]!;
+  return {
+    rateLimit: row.recent && row.now ? { recent: row.recent, now: row.now } : undefined,
+    inFlight: row.in_flight,
+    balance: row.balance,
+  };
 }

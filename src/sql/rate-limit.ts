@@ -8,6 +8,52 @@ export interface RateLimitDecision {
 }
 
 /**
+ * Locks the key's row and reads its hits within the window, oldest first, with the time of
+ * the check: columns `recent` and `now` (`$n` = the key and the window in milliseconds).
+ */
+export function lockRecentHitsSql(keyParam: string, windowMsParam: string): string {
+  return `select array(
+              select hit from unnest(hits) as hit
+               where hit > now() - make_interval(secs => ${windowMsParam}::double precision / 1000)
+               order by hit
+            ) as recent,
+            now() as now
+       from public.rate_limits
+      where key = ${keyParam}
+      for update`;
+}
+
+/**
+ * Stores the key's hits: the recent ones, plus this one when allowed (`$n` = the key, the
+ * recent hits as read by {@link lockRecentHitsSql}, and whether the hit was allowed).
+ */
+export function storeHitsSql(keyParam: string, recentParam: string, allowedParam: string): string {
+  return `update public.rate_limits
+        set hits = case when ${allowedParam} then ${recentParam}::timestamptz[] || now() else ${recentParam}::timestamptz[] end, updated_at = now()
+      where key = ${keyParam}`;
+}
+
+/** The decision for the hits read by {@link lockRecentHitsSql} (no row: no hits yet). */
+export function decideRateLimit(
+  read: { recent: Date[]; now: Date } | undefined,
+  input: { limit: number; windowMs: number },
+): RateLimitDecision & { recent: Date[] } {
+  const recent = read?.recent ?? [];
+  const now = read?.now ?? new Date();
+  const allowed = recent.length < input.limit;
+  if (allowed) {
+    return { allowed, retryAfterMs: 0, remaining: input.limit - recent.length - 1, recent };
+  }
+  const oldest = recent[recent.length - input.limit]!;
+  return {
+    allowed,
+    retryAfterMs: Math.max(1, oldest.getTime() + input.windowMs - now.getTime()),
+    remaining: 0,
+    recent,
+  };
+}
+
+/**
  * A sliding-window log per key, kept in Postgres so it holds across replicas: at most `limit`
  * hits within `windowMs`. The key's row is locked for the check, so concurrent requests for the
  * last slot serialise and exactly one wins. Call inside the transaction that does the work, so a
@@ -20,32 +66,11 @@ export async function takeRateLimitSlot(
   await db.query(`insert into public.rate_limits (key) values ($1) on conflict (key) do nothing`, [
     input.key,
   ]);
-  const { rows } = await db.query<{ recent: Date[]; now: Date }>(
-    `select array(
-              select hit from unnest(hits) as hit
-               where hit > now() - make_interval(secs => $2::double precision / 1000)
-               order by hit
-            ) as recent,
-            now() as now
-       from public.rate_limits
-      where key = $1
-      for update`,
-    [input.key, input.windowMs],
-  );
-  const recent = rows[0]?.recent ?? [];
-  const now = rows[0]?.now ?? new Date();
-  const allowed = recent.length < input.limit;
-  await db.query(
-    `update public.rate_limits
-        set hits = case when $3 then $2::timestamptz[] || now() else $2::timestamptz[] end, updated_at = now()
-      where key = $1`,
-    [input.key, recent, allowed],
-  );
-  if (allowed) return { allowed, retryAfterMs: 0, remaining: input.limit - recent.length - 1 };
-  const oldest = recent[recent.length - input.limit]!;
-  return {
-    allowed,
-    retryAfterMs: Math.max(1, oldest.getTime() + input.windowMs - now.getTime()),
-    remaining: 0,
-  };
+  const { rows } = await db.query<{ recent: Date[]; now: Date }>(lockRecentHitsSql('$1', '$2'), [
+    input.key,
+    input.windowMs,
+  ]);
+  const { recent, ...decision } = decideRateLimit(rows[0], input);
+  await db.query(storeHitsSql('$1', '$2', '$3'), [input.key, recent, decision.allowed]);
+  return decision;
 }

@@ -11,12 +11,24 @@ export async function remainingGenerations(
   allowance: number,
 ): Promise<{ used: number; remaining: number }> {
   const { rows } = await db.query<{ balance: number }>(
-    `select coalesce(sum(amount), 0)::int as balance
-       from public.usage_ledger
-      where user_id = $1 and period = date_trunc('month', timezone('utc', now()))::date`,
+    `select (${monthlyBalanceSql('$1')}) as balance`,
     [userId],
   );
-  const balance = rows[0]?.balance ?? 0;
+  return usageFromBalance(rows[0]?.balance ?? 0, allowance);
+}
+
+/** The user's ledger balance this month, as an int scalar subquery (`$n` = the user id). */
+export function monthlyBalanceSql(userParam: string): string {
+  return `select coalesce(sum(amount), 0)::int
+       from public.usage_ledger
+      where user_id = ${userParam} and period = date_trunc('month', timezone('utc', now()))::date`;
+}
+
+/** Usage and what is left of `allowance`, from the balance {@link monthlyBalanceSql} reads. */
+export function usageFromBalance(
+  balance: number,
+  allowance: number,
+): { used: number; remaining: number } {
   return { used: Math.max(0, -balance), remaining: allowance + balance };
 }
 
@@ -26,12 +38,14 @@ export async function reserveGeneration(
   userId: string,
   generationId: string,
 ): Promise<void> {
-  await db.query(
-    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
-     values ($1::uuid, $2::uuid, 'reserve', -1, 'reserve:' || $2::uuid::text)
-     on conflict (idempotency_key) do nothing`,
-    [userId, generationId],
-  );
+  await db.query(reserveGenerationSql('$1', '$2'), [userId, generationId]);
+}
+
+/** The statement of {@link reserveGeneration} (`$n` = the user id and the generation id). */
+export function reserveGenerationSql(userParam: string, generationParam: string): string {
+  return `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
+     values (${userParam}::uuid, ${generationParam}::uuid, 'reserve', -1, 'reserve:' || ${generationParam}::uuid::text)
+     on conflict (idempotency_key) do nothing`;
 }
 
 /**
