@@ -1,4 +1,9 @@
-import type { Queryable } from '../db/types.ts';
+/**
+ * A sliding-window log per key, kept in Postgres so it holds across replicas: at most `limit`
+ * hits within `windowMs`. The job submit locks the key's row ({@link lockRecentHitsSql}) inside
+ * the transaction that does the work, so concurrent requests for the last slot serialise and
+ * exactly one wins, and a request that fails later does not consume a slot.
+ */
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -51,26 +56,4 @@ export function decideRateLimit(
     remaining: 0,
     recent,
   };
-}
-
-/**
- * A sliding-window log per key, kept in Postgres so it holds across replicas: at most `limit`
- * hits within `windowMs`. The key's row is locked for the check, so concurrent requests for the
- * last slot serialise and exactly one wins. Call inside the transaction that does the work, so a
- * request that fails later does not consume a slot.
- */
-export async function takeRateLimitSlot(
-  db: Queryable,
-  input: { key: string; limit: number; windowMs: number },
-): Promise<RateLimitDecision> {
-  await db.query(`insert into public.rate_limits (key) values ($1) on conflict (key) do nothing`, [
-    input.key,
-  ]);
-  const { rows } = await db.query<{ recent: Date[]; now: Date }>(lockRecentHitsSql('$1', '$2'), [
-    input.key,
-    input.windowMs,
-  ]);
-  const { recent, ...decision } = decideRateLimit(rows[0], input);
-  await db.query(storeHitsSql('$1', '$2', '$3'), [input.key, recent, decision.allowed]);
-  return decision;
 }

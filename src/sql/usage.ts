@@ -56,17 +56,7 @@ export async function finalizeGeneration(
   db: Queryable,
   input: { userId: string; generationId: string; outcome: 'settle' | 'refund'; reason?: string },
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
-     select $1::uuid, $2::uuid, $3::text, case when $3::text = 'refund' then 1 else 0 end, 'final:' || $2::uuid::text,
-            jsonb_build_object('reason', $4::text)
-      where exists (
-        select 1 from public.usage_ledger where idempotency_key = 'reserve:' || $2::uuid::text
-      )
-     on conflict (idempotency_key) do nothing`,
-    [input.userId, input.generationId, input.outcome, input.reason ?? null],
-  );
-  return rowCount > 0;
+  return (await finalizeGenerations(db, [input])) > 0;
 }
 
 /**

@@ -12,6 +12,13 @@ import { createServices, type Services } from '../../src/services.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { createTestDatabase, type DriverName, drivers, type TestDatabase } from './db.ts';
 
+/** Service options that keep fault tests quick: short backoff, cooldown refresh and flushes. */
+export const FAST_SERVICE_OPTIONS = {
+  router: { backoff: { baseMs: 5, capMs: 20 } },
+  cooldown: { refreshMs: 20 },
+  telemetry: { flushIntervalMs: 5 },
+};
+
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 export interface Stack {
@@ -54,9 +61,7 @@ export async function startStack(
   const logger = createLogger(config);
   const services = await createServices(config, database.db, logger, {
     simulatorUrl: simulator.url,
-    router: { backoff: { baseMs: 5, capMs: 20 } },
-    cooldown: { refreshMs: 20 },
-    telemetry: { flushIntervalMs: 5 },
+    ...FAST_SERVICE_OPTIONS,
   });
   const app = createApp({ config, db: database.db, logger, services });
   let server: RunningServer | undefined;

@@ -15,7 +15,12 @@ import { createServices, type Services } from '../../src/services.ts';
 import { type SimulatorOptions, signWebhook, startSimulator } from '../../src/simulator/index.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { createTestDatabase, type DriverName, type TestDatabase } from '../helpers/db.ts';
-import { describeEachWith, eventually, TEST_JWT_SECRET } from '../helpers/stack.ts';
+import {
+  describeEachWith,
+  eventually,
+  FAST_SERVICE_OPTIONS,
+  TEST_JWT_SECRET,
+} from '../helpers/stack.ts';
 
 export interface InteriorStackOptions {
   env?: Record<string, string>;
@@ -90,9 +95,7 @@ export async function startInteriorStack(
   const logger = createLogger(config);
   const services = await createServices(config, database.db, logger, {
     simulatorUrl: simulator.url,
-    router: { backoff: { baseMs: 5, capMs: 20 } },
-    cooldown: { refreshMs: 20 },
-    telemetry: { flushIntervalMs: 5 },
+    ...FAST_SERVICE_OPTIONS,
   });
   const interior = createInterior(services, {
     simulatorUrl: simulator.url,
