@@ -27,6 +27,7 @@ interface RunFlags {
   triggerRef?: string;
   junit?: string;
   summary?: string;
+  threads?: number;
 }
 
 /**
@@ -53,6 +54,11 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
       'write the run into ai_eval_runs / ai_eval_samples (DATABASE_URL or embedded)',
     )
     .option('--min-samples <n>', 'fewer samples is inconclusive (exit 3)', positiveInteger, 30)
+    .option(
+      '--threads <n>',
+      'threads that judge records (default: one per core up to 4 for inputs of 32 MiB or more; 1 with --ingest or --sql-output)',
+      positiveInteger,
+    )
     .option(
       '--run-type <type>',
       'ai_eval_runs.run_type (manual, nightly, canary, ci, ...)',
@@ -86,6 +92,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
         gitSha,
         sinks,
         onProgress: progress.update,
+        threads: flags.threads,
       };
       let report: EvalReport;
       try {

@@ -58,6 +58,18 @@ export interface Metrics {
 }
 
 /**
+ * What a {@link MetricsAccumulator} has folded so far, in a form that can be posted to another
+ * thread and merged into another accumulator.
+ */
+export interface AccumulatorState {
+  samples: number;
+  positive: Float64Array;
+  observed: Float64Array;
+  latencies: Float64Array;
+  latencySum: number;
+}
+
+/**
  * Folds samples into the seven metrics in constant memory, except for the latencies the
  * percentiles need (8 bytes each).
  *
@@ -88,6 +100,31 @@ export class MetricsAccumulator {
       this.#latencies.push(sample.latency_ms);
       this.#latencySum += sample.latency_ms;
     }
+  }
+
+  /** What has been folded so far (copied), for {@link merge} in another accumulator. */
+  state(): AccumulatorState {
+    return {
+      samples: this.#samples,
+      positive: this.#positive.slice(),
+      observed: this.#observed.slice(),
+      latencies: this.#latencies.values(),
+      latencySum: this.#latencySum,
+    };
+  }
+
+  /**
+   * Adds what another accumulator folded. Every metric is a count, a sum or a percentile of the
+   * whole multiset, so merging the accumulators of parts of a file equals folding the whole file.
+   */
+  merge(state: AccumulatorState): void {
+    this.#samples += state.samples;
+    for (let index = 0; index < RATE_METRICS.length; index++) {
+      this.#positive[index]! += state.positive[index]!;
+      this.#observed[index]! += state.observed[index]!;
+    }
+    this.#latencies.pushAll(state.latencies);
+    this.#latencySum += state.latencySum;
   }
 
   /** The metrics so far. Sorts the latencies in place; call once at the end. */

@@ -42,6 +42,25 @@ export class NumberCollector {
     this.#values[this.#length++] = value;
   }
 
+  /** The values collected so far, as a copy (to send to another thread). */
+  values(): Float64Array {
+    return this.#values.slice(0, this.#length);
+  }
+
+  /** Appends every value of `values`. */
+  pushAll(values: Float64Array): void {
+    const needed = this.#length + values.length;
+    if (needed > this.#values.length) {
+      let capacity = this.#values.length;
+      while (capacity < needed) capacity *= 2;
+      const grown = new Float64Array(capacity);
+      grown.set(this.#values.subarray(0, this.#length));
+      this.#values = grown;
+    }
+    this.#values.set(values, this.#length);
+    this.#length = needed;
+  }
+
   /** The values in ascending order (a view over the collector's own storage, sorted in place). */
   sorted(): Float64Array {
     return this.#values.subarray(0, this.#length).sort();

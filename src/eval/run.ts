@@ -1,14 +1,16 @@
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { toError } from '../lib/errors.ts';
 import { evaluateGates, type GateThresholds } from './gates.ts';
 import { EvalInputError } from './input-error.ts';
-import { LineTooLongError, readLineBatches } from './jsonl.ts';
 import { MetricsAccumulator } from './metrics.ts';
-import { parseRecordLine } from './parse-record.ts';
-import type { EvalRecord } from './record.ts';
 import { buildReport, type EvalReport, storedReport } from './report.ts';
-import { judgeRecord } from './sample.ts';
 import type { SampleSink } from './sample-sink.ts';
+import { scanRecords } from './scan.ts';
 import type { SchemaVariant } from './variants.ts';
+
+const MAX_DEFAULT_THREADS = 4;
+const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface RunEvalOptions {
   /** The JSONL file of {@link EvalRecord}s. */
@@ -26,13 +28,19 @@ export interface RunEvalOptions {
   sinks?: readonly SampleSink[];
   /** Called after each chunk of input with the number of records so far. */
   onProgress?: (records: number) => void;
+  /**
+   * Threads that judge records, the main thread included. Default: one per core up to four for
+   * an input of 32 MiB or more, else one. Runs with sinks always use one.
+   */
+  threads?: number;
   now?: () => Date;
 }
 
 /**
  * Evaluates a JSONL file in one streaming pass: each line is parsed, validated and judged into a
  * sample, which is folded into the metrics and handed to the sinks. Memory stays constant except
- * for 8 bytes per latency. At the end the gates are applied and the sinks finish the run with
+ * for 8 bytes per latency. A large file with no sinks is judged on several threads at once
+ * (src/eval/parallel.ts), with the same result. At the end the gates are applied and the sinks finish the run with
  * its terminal status; on bad input they are aborted and an {@link EvalInputError} (exit 1)
  * names the line and the field.
  *
@@ -45,31 +53,33 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
   const sinks = options.sinks ?? [];
   const startedAt = now().toISOString();
   const triggerRef = options.triggerRef ?? null;
-  const accumulator = new MetricsAccumulator();
-  let variant = options.schemaVariant;
-  let begun = false;
+  const explicitVariant = options.schemaVariant !== undefined;
 
   try {
-    for await (const batch of lineBatches(options.input)) {
-      for (const line of batch) {
-        if (line.text.trim() === '') continue;
-        const record = parseRecordLine(options.input, line);
-        if (variant === undefined) variant = record.schema_variant;
-        else {
-          checkVariant(
-            options.input,
-            line.number,
-            record,
-            variant,
-            options.schemaVariant !== undefined,
-          );
-        }
-        if (!begun) {
-          begun = true;
+    const threads = await threadsFor(options, sinks.length);
+    let accumulator: MetricsAccumulator;
+    let variant: SchemaVariant | undefined;
+    if (threads.count > 1) {
+      const { scanInParallel } = await import('./parallel.ts');
+      ({ accumulator, variant } = await scanInParallel({
+        input: options.input,
+        size: threads.size,
+        threads: threads.count,
+        variant: options.schemaVariant,
+        explicitVariant,
+        onProgress: options.onProgress,
+      }));
+    } else {
+      accumulator = new MetricsAccumulator();
+      const scanned = await scanRecords({
+        input: options.input,
+        variant: options.schemaVariant,
+        explicitVariant,
+        onFirstRecord: async (firstVariant) => {
           for (const sink of sinks) {
             await sink.begin({
               runType: options.runType,
-              schemaVariant: variant,
+              schemaVariant: firstVariant,
               triggeredBy: options.triggeredBy,
               triggerRef,
               gitSha: options.gitSha,
@@ -78,13 +88,17 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
               metadata: { input: options.input, min_samples: options.minSamples },
             });
           }
-        }
-        const sample = judgeRecord(record, variant);
-        accumulator.add(sample);
-        for (const sink of sinks) sink.add(sample);
-      }
-      for (const sink of sinks) await sink.flush();
-      options.onProgress?.(accumulator.sampleCount);
+        },
+        onSample: (sample) => {
+          accumulator.add(sample);
+          for (const sink of sinks) sink.add(sample);
+        },
+        onBatch: async (records) => {
+          for (const sink of sinks) await sink.flush();
+          options.onProgress?.(records);
+        },
+      });
+      variant = scanned.variant;
     }
 
     if (accumulator.sampleCount === 0 || variant === undefined) {
@@ -130,39 +144,22 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
   }
 }
 
-async function* lineBatches(input: string) {
-  try {
-    yield* readLineBatches(input);
-  } catch (error) {
-    if (error instanceof LineTooLongError) {
-      throw new EvalInputError(
-        input,
-        error.lineNumber,
-        undefined,
-        error.message.replace(/^line \d+ /, ''),
-      );
-    }
-    const code = (error as { code?: string }).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
-      throw new EvalInputError(input, undefined, undefined, `cannot read the input file (${code})`);
-    }
-    throw error;
-  }
-}
-
-/** Every record of a run has the run's variant; another one is bad input naming the line. */
-function checkVariant(
-  input: string,
-  lineNumber: number,
-  record: EvalRecord,
-  variant: SchemaVariant,
-  explicitVariant: boolean,
-): void {
-  if (record.schema_variant === variant) return;
-  throw new EvalInputError(
-    input,
-    lineNumber,
-    'schema_variant',
-    `is "${record.schema_variant}" but this run evaluates "${variant}" (${explicitVariant ? '--schema-variant' : 'the first record'}); split the file per variant`,
+/**
+ * How many threads judge the records: one when samples stream to sinks (they take the samples
+ * in file order); else `options.threads`, or by default one per core up to four for a large
+ * file (a worker thread costs a few hundred milliseconds to start, so small files stay on one).
+ */
+async function threadsFor(
+  options: RunEvalOptions,
+  sinkCount: number,
+): Promise<{ count: number; size: number }> {
+  if (sinkCount > 0 || options.threads === 1) return { count: 1, size: 0 };
+  const size = await stat(options.input).then(
+    (stats) => (stats.isFile() ? stats.size : 0),
+    () => 0,
   );
+  if (size === 0) return { count: 1, size };
+  if (options.threads !== undefined) return { count: options.threads, size };
+  const cores = Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
+  return { count: size >= PARALLEL_MIN_BYTES ? cores : 1, size };
 }
