@@ -18,10 +18,15 @@ export interface RecordedRequest {
 
 const NOISE = new Set(['host', 'connection', 'content-length', 'accept-encoding', 'keep-alive']);
 
-/** A bounded log of received requests: the oldest entries go first once `limit` is reached. */
+/**
+ * A bounded log of received requests: the oldest entries go first once `limit` is reached. It is
+ * a ring, so recording stays O(1) when full (the simulator records every request it serves).
+ */
 export class RequestLog {
   readonly #limit: number;
   #entries: RecordedRequest[] = [];
+  /** Where the oldest entry is once the ring is full. */
+  #oldest = 0;
   #sequence = 0;
 
   constructor(limit: number) {
@@ -42,7 +47,7 @@ export class RequestLog {
       if (value === undefined || NOISE.has(name)) continue;
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    this.#entries.push({
+    const recorded: RecordedRequest = {
       sequence: this.#sequence,
       receivedAt: new Date().toISOString(),
       provider: entry.provider,
@@ -50,15 +55,23 @@ export class RequestLog {
       path: entry.path,
       headers,
       body: entry.body,
-    });
-    if (this.#entries.length > this.#limit)
-      this.#entries.splice(0, this.#entries.length - this.#limit);
+    };
+    if (this.#entries.length < this.#limit) {
+      this.#entries.push(recorded);
+    } else {
+      this.#entries[this.#oldest] = recorded;
+      this.#oldest = (this.#oldest + 1) % this.#limit;
+    }
   }
 
   list(
     filter: { provider?: SimulatedProvider; method?: string; path?: string | RegExp } = {},
   ): RecordedRequest[] {
-    return this.#entries.filter(
+    const inOrder =
+      this.#oldest === 0
+        ? this.#entries
+        : [...this.#entries.slice(this.#oldest), ...this.#entries.slice(0, this.#oldest)];
+    return inOrder.filter(
       (entry) =>
         (filter.provider === undefined || entry.provider === filter.provider) &&
         (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
@@ -71,5 +84,6 @@ export class RequestLog {
 
   clear(): void {
     this.#entries = [];
+    this.#oldest = 0;
   }
 }

@@ -149,8 +149,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const isFile = url.pathname.startsWith(`${FILES_PREFIX}/`);
     const provider = prefix?.[1] ?? (isFile ? 'replicate' : undefined);
 
+    // Aborted when the client goes away before the answer is complete (a hang or a slow stream
+    // then stops); a response that finished closes without an abort, which would cost an
+    // AbortError for every request.
     const controller = new AbortController();
-    response.on('close', () => controller.abort());
+    response.on('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
 
     let raw: Buffer = Buffer.alloc(0);
     if (method !== 'GET' && method !== 'HEAD') {

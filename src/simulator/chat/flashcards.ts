@@ -22,8 +22,9 @@ export function simulatedFlashcards(
   const cards: { front: string; back: string }[] = [];
   for (const sentence of sentences(source)) {
     if (cards.length >= MAX_CARDS) break;
-    const answer = longestWord(sentence);
-    if (!answer || words(sentence).length < 3) continue;
+    const sentenceWords = words(sentence);
+    const answer = longestWord(sentenceWords);
+    if (!answer || sentenceWords.length < 3) continue;
     const blanked = sentence.replace(answer, '_____');
     cards.push({ front: `Fill in the blank: ${clip(blanked, 1_500)}`, back: answer });
   }
@@ -45,9 +46,9 @@ export function simulatedFlashcards(
   return { cards };
 }
 
-function longestWord(sentence: string): string | undefined {
+function longestWord(sentenceWords: readonly string[]): string | undefined {
   let best: string | undefined;
-  for (const word of words(sentence)) {
+  for (const word of sentenceWords) {
     if (word.length >= 4 && (best === undefined || word.length > best.length)) best = word;
   }
   return best;
