@@ -271,11 +271,6 @@ function srcsetUrls(value: string): string[] {
 // "compliant" here is parse5's "compliant". Everything else returns false and parse5 decides.
 // ------------------------------------------------------------------------------------------
 
-const START_TAG = /<([A-Za-z][A-Za-z0-9-]*)/y;
-const ATTRIBUTE =
-  /[\t\n\f ]+([A-Za-z_:][A-Za-z0-9_:.-]*)(?:[\t\n\f ]*=[\t\n\f ]*(?:"([^"&]*)"|'([^'&]*)'|([^\t\n\f "'=<>`&]+)))?/y;
-const TAG_END = /[\t\n\f ]*\/?>/y;
-const END_TAG = /<\/([A-Za-z][A-Za-z0-9-]*)[\t\n\f ]*>/y;
 const RAW_TEXT_TAGS = new Set([
   'script',
   'style',
@@ -289,37 +284,147 @@ const RAW_TEXT_TAGS = new Set([
   'plaintext',
 ]);
 
+// The scanner reads character codes rather than running regular expressions: it is the inner
+// loop of `genloop eval run` (several sections per generated site), and a match object per tag
+// and attribute cost more than the checks themselves. The grammar it accepts, in regex terms:
+//   start tag  <([A-Za-z][A-Za-z0-9-]*)  then attributes, then  [\t\n\f ]*\/?>
+//   attribute  [\t\n\f ]+([A-Za-z_:][A-Za-z0-9_:.-]*)
+//              (?:[\t\n\f ]*=[\t\n\f ]*(?:"([^"&]*)"|'([^'&]*)'|([^\t\n\f "'=<>`&]+)))?
+//   end tag    <\/([A-Za-z][A-Za-z0-9-]*)[\t\n\f ]*>
+
+const TAB = 9;
+const LINE_FEED = 10;
+const FORM_FEED = 12;
+const SPACE = 32;
+const DOUBLE_QUOTE = 34;
+const AMPERSAND = 38;
+const SINGLE_QUOTE = 39;
+const HYPHEN = 45;
+const DOT = 46;
+const SLASH = 47;
+const COLON = 58;
+const LESS_THAN = 60;
+const EQUALS = 61;
+const GREATER_THAN = 62;
+const UNDERSCORE = 95;
+const BACKTICK = 96;
+
+function isSpace(code: number): boolean {
+  return code === SPACE || code === LINE_FEED || code === TAB || code === FORM_FEED;
+}
+
+function isLetter(code: number): boolean {
+  const lower = code | 32;
+  return lower >= 97 && lower <= 122;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isTagNameChar(code: number): boolean {
+  return isLetter(code) || isDigit(code) || code === HYPHEN;
+}
+
+function isAttributeNameStart(code: number): boolean {
+  return isLetter(code) || code === UNDERSCORE || code === COLON;
+}
+
+function isAttributeNameChar(code: number): boolean {
+  return isAttributeNameStart(code) || isDigit(code) || code === DOT || code === HYPHEN;
+}
+
+function isUnquotedValueChar(code: number): boolean {
+  return !(
+    Number.isNaN(code) ||
+    isSpace(code) ||
+    code === DOUBLE_QUOTE ||
+    code === SINGLE_QUOTE ||
+    code === EQUALS ||
+    code === LESS_THAN ||
+    code === GREATER_THAN ||
+    code === BACKTICK ||
+    code === AMPERSAND
+  );
+}
+
+/** The index after the name that starts at `from`, or -1 when no tag name starts there. */
+function tagNameEnd(html: string, from: number): number {
+  if (!isLetter(html.charCodeAt(from))) return -1;
+  let end = from + 1;
+  while (isTagNameChar(html.charCodeAt(end))) end++;
+  return end;
+}
+
+function skipSpaces(html: string, from: number): number {
+  let at = from;
+  while (isSpace(html.charCodeAt(at))) at++;
+  return at;
+}
+
 function fastPathCompliant(html: string): boolean {
   if (html.includes('\u0000') || html.includes('\r')) return false;
   let position = 0;
   for (;;) {
     const open = html.indexOf('<', position);
     if (open === -1) return true;
-    if (html.charCodeAt(open + 1) === 47 /* / */) {
-      END_TAG.lastIndex = open;
-      if (END_TAG.exec(html) === null) return false;
-      position = END_TAG.lastIndex;
+    if (html.charCodeAt(open + 1) === SLASH) {
+      const nameEnd = tagNameEnd(html, open + 2);
+      if (nameEnd === -1) return false;
+      const close = skipSpaces(html, nameEnd);
+      if (html.charCodeAt(close) !== GREATER_THAN) return false;
+      position = close + 1;
       continue;
     }
-    START_TAG.lastIndex = open;
-    const start = START_TAG.exec(html);
-    if (start === null) return false;
-    const tag = start[1]!.toLowerCase();
+    const nameEnd = tagNameEnd(html, open + 1);
+    if (nameEnd === -1) return false;
+    const tag = html.slice(open + 1, nameEnd).toLowerCase();
     if (!ALLOWED_TAGS.has(tag) || RAW_TEXT_TAGS.has(tag)) return false;
-    let cursor = START_TAG.lastIndex;
-    for (;;) {
-      TAG_END.lastIndex = cursor;
-      if (TAG_END.exec(html) !== null) {
-        cursor = TAG_END.lastIndex;
-        break;
+    const end = attributesEnd(html, nameEnd, tag);
+    if (end === -1) return false;
+    position = end;
+  }
+}
+
+/**
+ * Reads the attributes of a start tag from `from` (just after its name) through its closing `>`
+ * or `/>`, checking each one; the index after the tag, or -1 when the tag is outside the fast
+ * path's grammar or an attribute breaks the rules.
+ */
+function attributesEnd(html: string, from: number, tag: string): number {
+  let cursor = from;
+  for (;;) {
+    // The end of the tag: spaces, an optional '/', then '>'.
+    let at = skipSpaces(html, cursor);
+    if (html.charCodeAt(at) === SLASH) at++;
+    if (html.charCodeAt(at) === GREATER_THAN) return at + 1;
+    // Otherwise an attribute: at least one space, then its name.
+    const nameStart = skipSpaces(html, cursor);
+    if (nameStart === cursor || !isAttributeNameStart(html.charCodeAt(nameStart))) return -1;
+    let nameEnd = nameStart + 1;
+    while (isAttributeNameChar(html.charCodeAt(nameEnd))) nameEnd++;
+    let value = '';
+    cursor = nameEnd;
+    const equals = skipSpaces(html, nameEnd);
+    if (html.charCodeAt(equals) === EQUALS) {
+      const valueStart = skipSpaces(html, equals + 1);
+      const quote = html.charCodeAt(valueStart);
+      if (quote === DOUBLE_QUOTE || quote === SINGLE_QUOTE) {
+        const closing = html.indexOf(quote === DOUBLE_QUOTE ? '"' : "'", valueStart + 1);
+        if (closing === -1) return -1;
+        value = html.slice(valueStart + 1, closing);
+        if (value.includes('&')) return -1;
+        cursor = closing + 1;
+      } else {
+        let valueEnd = valueStart;
+        while (isUnquotedValueChar(html.charCodeAt(valueEnd))) valueEnd++;
+        // No value after '=': the '=' is left where the next attribute must start, which fails.
+        if (valueEnd === valueStart) return -1;
+        value = html.slice(valueStart, valueEnd);
+        cursor = valueEnd;
       }
-      ATTRIBUTE.lastIndex = cursor;
-      const attribute = ATTRIBUTE.exec(html);
-      if (attribute === null) return false;
-      const value = attribute[2] ?? attribute[3] ?? attribute[4] ?? '';
-      if (attributeViolation(tag, attribute[1]!.toLowerCase(), value) !== undefined) return false;
-      cursor = ATTRIBUTE.lastIndex;
     }
-    position = cursor;
+    const name = html.slice(nameStart, nameEnd).toLowerCase();
+    if (attributeViolation(tag, name, value) !== undefined) return -1;
   }
 }
