@@ -40,9 +40,9 @@ export interface RunEvalOptions {
  * Evaluates a JSONL file in one streaming pass: each line is parsed, validated and judged into a
  * sample, which is folded into the metrics and handed to the sinks. Memory stays constant except
  * for 8 bytes per latency. A large file with no sinks is judged on several threads at once
- * (src/eval/parallel.ts), with the same result. At the end the gates are applied and the sinks finish the run with
- * its terminal status; on bad input they are aborted and an {@link EvalInputError} (exit 1)
- * names the line and the field.
+ * (src/eval/parallel.ts), with the same result. At the end the gates are applied and the sinks
+ * finish the run with its terminal status; on bad input they are aborted and an
+ * {@link EvalInputError} (exit 1) names the line and the field.
  *
  * @example
  * const report = await runEval({ input: 'records.jsonl', gates: { schema_valid_rate_min: 0.95 },
