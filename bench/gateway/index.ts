@@ -43,7 +43,7 @@ import {
   waitForHttp,
 } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
-import { round } from '../lib/stats.ts';
+import { percentile, round } from '../lib/stats.ts';
 
 const TARGETS = ['simulator', 'genloop', 'portkey'] as const;
 type Target = (typeof TARGETS)[number];
@@ -330,6 +330,7 @@ async function main(): Promise<void> {
         Object.fromEntries(
           TARGETS.map((name) => [name, cpuTimeMs(stack!.processes[name].process.pid)]),
         ) as Record<Target, number | undefined>;
+      const timings: ServerTiming[] = [];
       const cpuBefore = cpu();
       const postgresBefore = await postgresCpu(database);
       const loadBefore = os.loadavg()[0]!;
@@ -340,7 +341,10 @@ async function main(): Promise<void> {
         durationS,
         ...(rate === undefined ? { connections } : { rate, lanes: options.lanes }),
         ...(target === 'genloop'
-          ? { onOkHeaders: (headers: string[]) => collectRequestId(headers, requestIds) }
+          ? {
+              onOkHeaders: (headers: string[]) =>
+                collectGenloopHeaders(headers, requestIds, timings),
+            }
           : {}),
       });
       const cpuAfter = cpu();
@@ -362,8 +366,9 @@ async function main(): Promise<void> {
           ];
         }),
       ) as Record<Target, number | null>;
+      const serverTiming = summariseServerTiming(timings);
       log(
-        `  ${phase.padEnd(10)} ${target.padEnd(9)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}`,
+        `  ${phase.padEnd(10)} ${target.padEnd(9)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}${serverTiming ? `  server-timing total p50 ${serverTiming.total.p50} / p99 ${serverTiming.total.p99} ms, provider p50 ${serverTiming.provider.p50} / p99 ${serverTiming.provider.p99} ms` : ''}`,
       );
       // Let the target settle (genloop flushes its telemetry buffer) before the next phase.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -374,6 +379,7 @@ async function main(): Promise<void> {
         cpuMsPerResponse,
         postgresCpuMsPerResponse,
         loadAverage,
+        serverTimingMs: serverTiming,
       };
     };
 
@@ -454,13 +460,51 @@ function postgresCpuSpent(before: Map<number, number>, after: Map<number, number
   return total;
 }
 
-function collectRequestId(headers: string[], into: string[]): void {
+/** genloop's own account of a response: its `server-timing` header, in ms. */
+interface ServerTiming {
+  /** From the request's arrival at the route to the response being built. */
+  total: number;
+  /** The provider call that answered (the last attempt), as the router timed it. */
+  provider: number;
+}
+
+/** Keeps the request id (for the telemetry check) and the server timing of a genloop 2xx. */
+function collectGenloopHeaders(
+  headers: string[],
+  requestIds: string[],
+  timings: ServerTiming[],
+): void {
   for (let index = 0; index < headers.length; index += 2) {
-    if (headers[index]!.toLowerCase() === 'x-request-id') {
-      into.push(headers[index + 1]!);
-      return;
+    const name = headers[index]!.toLowerCase();
+    const value = headers[index + 1]!;
+    if (name === 'x-request-id') requestIds.push(value);
+    else if (name === 'server-timing') {
+      const total = /total;dur=([\d.]+)/.exec(value)?.[1];
+      const provider = /provider;dur=([\d.]+)/.exec(value)?.[1];
+      if (total !== undefined && provider !== undefined) {
+        timings.push({ total: Number(total), provider: Number(provider) });
+      }
     }
   }
+}
+
+/**
+ * p50/p99 of genloop's server timing over a phase: how much of the latency a client sees is
+ * spent inside genloop's route (the rest is the HTTP hops and waiting to be scheduled).
+ */
+function summariseServerTiming(timings: readonly ServerTiming[]) {
+  if (timings.length === 0) return null;
+  const stats = (values: number[]) => {
+    values.sort((a, b) => a - b);
+    return {
+      p50: round(percentile(values, 0.5, true)),
+      p99: round(percentile(values, 0.99, true)),
+    };
+  };
+  return {
+    total: stats(timings.map((timing) => timing.total)),
+    provider: stats(timings.map((timing) => timing.provider)),
+  };
 }
 
 /**
