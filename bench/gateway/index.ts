@@ -12,6 +12,7 @@
  *                            [--lanes 50] [--warmup 5] [--targets simulator,genloop,portkey]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
+ *                            [--node-options='--max-semi-space-size=64']  (genloop's Node flags)
  *
  * Every process is separate: the simulator (`genloop simulator`, zero latency), genloop
  * (`genloop serve --role api` on a fresh database genloop_bench_gateway, its openai and custom
@@ -73,6 +74,8 @@ function parseOptions() {
       keep: { type: 'boolean', default: false },
       output: { type: 'string', default: RESULTS_DIR },
       profile: { type: 'string' },
+      // Node flags for the genloop process only (e.g. --max-semi-space-size=64).
+      'node-options': { type: 'string', default: '' },
     },
   });
   const positive = (name: string, text: string) => {
@@ -100,6 +103,7 @@ function parseOptions() {
     keep: values.keep,
     output: values.output,
     profileDir: values.profile,
+    nodeFlags: values['node-options'].split(/\s+/).filter((flag) => flag !== ''),
   };
 }
 
@@ -119,7 +123,11 @@ interface Stack {
   providersLine: string;
 }
 
-async function startStack(database: BenchDatabase, profileDir: string | undefined): Promise<Stack> {
+async function startStack(
+  database: BenchDatabase,
+  profileDir: string | undefined,
+  nodeFlags: readonly string[],
+): Promise<Stack> {
   const node = process.execPath;
   const quiet = { ...process.env, GENLOOP_LOG_LEVEL: 'warn' };
 
@@ -141,6 +149,7 @@ async function startStack(database: BenchDatabase, profileDir: string | undefine
     command: node,
     args: [
       ...profileFlags(profileDir),
+      ...nodeFlags,
       'bin/genloop.js',
       'serve',
       '--role',
@@ -315,7 +324,7 @@ async function main(): Promise<void> {
   try {
     const server = await serverInfo(database.db);
     await configureRoute(database);
-    stack = await startStack(database, options.profileDir);
+    stack = await startStack(database, options.profileDir, options.nodeFlags);
     await smokeTest(stack, options.targets);
 
     const run = async (
@@ -417,6 +426,7 @@ async function main(): Promise<void> {
         lanes: options.lanes,
         warmupS: options.warmupS,
         targets: options.targets,
+        nodeFlags: options.nodeFlags,
       },
       setup: {
         request: JSON.parse(REQUEST_BODY),
