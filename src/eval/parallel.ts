@@ -95,8 +95,7 @@ export async function scanInParallel(options: ParallelScanOptions): Promise<Para
     startWorker(data, (records) => report(index + 1, records)),
   );
   try {
-    const own = await scanChunks(data, accumulator, (records) => report(0, records));
-    const outcomes = [...own];
+    const outcomes = await scanChunks(data, accumulator, (records) => report(0, records));
     for (const result of await Promise.all(workers.map((worker) => worker.done))) {
       outcomes.push(...result.outcomes);
       accumulator.merge(result.state);

@@ -21,6 +21,17 @@ export const FAST_SERVICE_OPTIONS = {
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
+/** A one-hour JWT for `userId` that the test stacks accept (signed with TEST_JWT_SECRET). */
+export function testToken(userId: string = randomUUID(), role = 'authenticated'): Promise<string> {
+  return new SignJWT({ role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setAudience('authenticated')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+}
+
 export interface Stack {
   database: TestDatabase;
   config: ResolvedConfig;
@@ -72,14 +83,7 @@ export async function startStack(
     services,
     app,
     simulator,
-    token: (userId = randomUUID(), role = 'authenticated') =>
-      new SignJWT({ role })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(userId)
-        .setAudience('authenticated')
-        .setIssuedAt()
-        .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+    token: testToken,
     async listen() {
       server ??= await startServer(app, { host: '127.0.0.1', port: 0 });
       return server;

@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { SignJWT } from 'jose';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -20,6 +19,7 @@ import {
   eventually,
   FAST_SERVICE_OPTIONS,
   TEST_JWT_SECRET,
+  testToken,
 } from '../helpers/stack.ts';
 
 export interface InteriorStackOptions {
@@ -118,14 +118,7 @@ export async function startInteriorStack(
     simulator,
     server,
     storageDir: options.store ? '' : storageDir,
-    token: (userId = randomUUID()) =>
-      new SignJWT({ role: 'authenticated' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(userId)
-        .setAudience('authenticated')
-        .setIssuedAt()
-        .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+    token: (userId = randomUUID()) => testToken(userId),
     async startWorker(workerOptions = {}) {
       const worker = new Worker({
         db: database.db,
