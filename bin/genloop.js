@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// genloop's command line. The sources are TypeScript, loaded through tsx so that a fresh clone
-// runs after `npm ci` without a build step.
-import { register } from 'tsx/esm/api';
+// genloop's command line. The sources are TypeScript; bin/load-cli.js runs them from a bundle
+// it keeps up to date, or through tsx, so a fresh clone runs after `npm ci` without a build step.
+import { loadCli } from './load-cli.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await loadCli();
 process.exitCode = await main(process.argv.slice(2));

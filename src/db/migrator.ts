@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { OperatorError } from '../lib/errors.ts';
+import { PACKAGE_ROOT } from '../lib/package-root.ts';
 import type { Db } from './types.ts';
 
 /** Where genloop's migrations live: Supabase CLI layout, so `supabase db push` works too. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../supabase/migrations/', import.meta.url));
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'supabase', 'migrations');
 
 // One key for every genloop migrator on a database ("genloop" in ASCII).
 const ADVISORY_LOCK_KEY = 0x67656e6c6f6f70;

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { BUNDLED } from '../lib/package-root.ts';
 import { EvalInputError } from './input-error.ts';
 import { type AccumulatorState, MetricsAccumulator } from './metrics.ts';
 import { scanRecords, variantMismatch } from './scan.ts';
@@ -62,6 +63,12 @@ type ThreadMessage =
   | { kind: 'progress'; records: number }
   | { kind: 'done'; outcomes: ChunkOutcome[]; state: AccumulatorState }
   | { kind: 'failed'; message: string; stack: string | undefined };
+
+/**
+ * A worker thread's entry: the bundle's own when the CLI runs bundled (bin/load-cli.js), else
+ * scan-thread.js, which registers tsx before loading the TypeScript entry.
+ */
+const SCAN_THREAD = new URL(BUNDLED ? './scan-thread.mjs' : './scan-thread.js', import.meta.url);
 
 const NEXT_CHUNK = 0;
 const FIRST_FAILED = 1;
@@ -247,7 +254,7 @@ interface RunningWorker {
 }
 
 function startWorker(data: ThreadData, onProgress: (records: number) => void): RunningWorker {
-  const worker = new Worker(new URL('./scan-thread.js', import.meta.url), { workerData: data });
+  const worker = new Worker(SCAN_THREAD, { workerData: data });
   const done = new Promise<{ outcomes: ChunkOutcome[]; state: AccumulatorState }>(
     (resolve, reject) => {
       worker.on('message', (message: ThreadMessage) => {

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Db, Queryable } from '../db/types.ts';
 import { OperatorError } from '../lib/errors.ts';
+import { PACKAGE_ROOT } from '../lib/package-root.ts';
 import type { RolloutTarget } from './targets.ts';
 
 /** Where the environment overlays live (`db/overlays/<target>.sql`). */
-export const OVERLAYS_DIR = fileURLToPath(new URL('../../db/overlays/', import.meta.url));
+export const OVERLAYS_DIR = join(PACKAGE_ROOT, 'db', 'overlays');
 
 export interface Overlay {
   target: RolloutTarget;
