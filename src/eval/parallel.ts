@@ -25,7 +25,10 @@ export interface ParallelScanOptions {
   size: number;
   /** Threads in all, the main thread included (at least 2). */
   threads: number;
-  /** Chunks to cut the file into; default 8 per thread. */
+  /**
+   * Chunks to cut the file into; default one per 4 MiB and at least 8 per thread, so the threads
+   * finish within a small chunk's time of each other.
+   */
   chunks?: number;
   variant: SchemaVariant | undefined;
   explicitVariant: boolean;
@@ -70,6 +73,9 @@ type ThreadMessage =
  */
 const SCAN_THREAD = new URL(BUNDLED ? './scan-thread.mjs' : './scan-thread.js', import.meta.url);
 
+/** The default chunk size. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
 const NEXT_CHUNK = 0;
 const FIRST_FAILED = 1;
 const PROGRESS_INTERVAL_MS = 100;
@@ -79,7 +85,10 @@ const PROGRESS_INTERVAL_MS = 100;
  * {@link EvalInputError} a single pass would have thrown first.
  */
 export async function scanInParallel(options: ParallelScanOptions): Promise<ParallelScanResult> {
-  const chunkCount = Math.max(options.chunks ?? options.threads * 8, 1);
+  const chunkCount = Math.max(
+    options.chunks ?? Math.max(options.threads * 8, Math.ceil(options.size / CHUNK_BYTES)),
+    1,
+  );
   const boundaries = await chunkBoundaries(options.input, options.size, chunkCount);
   const shared = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   shared[FIRST_FAILED] = boundaries.length - 1;
