@@ -18,13 +18,25 @@ export interface RecordedRequest {
 
 const NOISE = new Set(['host', 'connection', 'content-length', 'accept-encoding', 'keep-alive']);
 
+/** What `add` keeps: the request as received; headers and time are formatted by `list`. */
+interface Received {
+  sequence: number;
+  receivedAt: number;
+  provider: SimulatedProvider | undefined;
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
 /**
  * A bounded log of received requests: the oldest entries go first once `limit` is reached. It is
- * a ring, so recording stays O(1) when full (the simulator records every request it serves).
+ * a ring, so recording stays O(1) when full, and recording only keeps references: the simulator
+ * records every request it serves, and only tests read the log.
  */
 export class RequestLog {
   readonly #limit: number;
-  #entries: RecordedRequest[] = [];
+  #entries: Received[] = [];
   /** Where the oldest entry is once the ring is full. */
   #oldest = 0;
   #sequence = 0;
@@ -42,24 +54,19 @@ export class RequestLog {
   }): void {
     this.#sequence += 1;
     if (this.#limit <= 0) return;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(entry.headers)) {
-      if (value === undefined || NOISE.has(name)) continue;
-      headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const recorded: RecordedRequest = {
+    const received: Received = {
       sequence: this.#sequence,
-      receivedAt: new Date().toISOString(),
+      receivedAt: Date.now(),
       provider: entry.provider,
       method: entry.method,
       path: entry.path,
-      headers,
+      headers: entry.headers,
       body: entry.body,
     };
     if (this.#entries.length < this.#limit) {
-      this.#entries.push(recorded);
+      this.#entries.push(received);
     } else {
-      this.#entries[this.#oldest] = recorded;
+      this.#entries[this.#oldest] = received;
       this.#oldest = (this.#oldest + 1) % this.#limit;
     }
   }
@@ -71,19 +78,38 @@ export class RequestLog {
       this.#oldest === 0
         ? this.#entries
         : [...this.#entries.slice(this.#oldest), ...this.#entries.slice(0, this.#oldest)];
-    return inOrder.filter(
-      (entry) =>
-        (filter.provider === undefined || entry.provider === filter.provider) &&
-        (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
-        (filter.path === undefined ||
-          (typeof filter.path === 'string'
-            ? entry.path === filter.path
-            : filter.path.test(entry.path))),
-    );
+    return inOrder
+      .filter(
+        (entry) =>
+          (filter.provider === undefined || entry.provider === filter.provider) &&
+          (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
+          (filter.path === undefined ||
+            (typeof filter.path === 'string'
+              ? entry.path === filter.path
+              : filter.path.test(entry.path))),
+      )
+      .map(recorded);
   }
 
   clear(): void {
     this.#entries = [];
     this.#oldest = 0;
   }
+}
+
+function recorded(entry: Received): RecordedRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(entry.headers)) {
+    if (value === undefined || NOISE.has(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    sequence: entry.sequence,
+    receivedAt: new Date(entry.receivedAt).toISOString(),
+    provider: entry.provider,
+    method: entry.method,
+    path: entry.path,
+    headers,
+    body: entry.body,
+  };
 }

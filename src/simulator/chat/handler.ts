@@ -7,6 +7,7 @@ import {
   resetConnection,
   type SimulatorRequest,
   sendJson,
+  sendJsonText,
   writeAndFlush,
 } from '../http.ts';
 import { randomId } from '../seeded.ts';
@@ -344,7 +345,7 @@ async function answerJson(
     request.request.socket.destroy();
     return;
   }
-  sendJson(response, 200, payload, headers);
+  sendJsonText(response, 200, text, headers);
 }
 
 async function streamCompletion(
