@@ -11,14 +11,22 @@
 // When the bundle cannot be built or loaded (a read-only install, an esbuild failure) or
 // GENLOOP_CLI_BUNDLE=0 asks for it, the sources are loaded through tsx instead.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SOURCES = join(ROOT, 'src');
 const DEFAULT_CACHE = join(ROOT, 'node_modules', '.cache', 'genloop');
-/** Bundles built this long ago are removed when a new one is built. */
+/** Bundles unused for this long are removed when a new one is built. */
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /** The bundle's entry points: the CLI and the worker thread of parallel eval runs. */
@@ -46,7 +54,12 @@ export async function loadCli(env = process.env) {
 /** The folder holding the bundle of the current sources, built when missing. */
 async function bundle(cache) {
   const dir = join(cache, `cli-${fingerprint()}`);
-  if (existsSync(join(dir, 'main.mjs'))) return dir;
+  if (existsSync(join(dir, 'main.mjs'))) {
+    // The folder's mtime says when it was last used (see removeStaleBundles).
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return dir;
+  }
 
   const { build } = await import('esbuild');
   mkdirSync(cache, { recursive: true });
