@@ -56,3 +56,12 @@ function crc32(bytes: Buffer): number {
   }
   return (crc ^ 0xffffffff) >>> 0;
 }
+
+/** A signed link with another first signature character (never the same one): no longer valid. */
+export function withTamperedSignature(url: string): string {
+  const tampered = url.replace(/signature=(.)/, (_, first: string) =>
+    first === 'A' ? 'signature=B' : 'signature=A',
+  );
+  if (tampered === url) throw new Error(`no signature in ${url}`);
+  return tampered;
+}

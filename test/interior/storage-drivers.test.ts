@@ -8,7 +8,7 @@ import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { LocalBlobStore } from '../../src/storage/local-store.ts';
 import { inputPath, variantPath } from '../../src/storage/paths.ts';
 import { S3BlobStore } from '../../src/storage/s3-store.ts';
-import { photo } from './fixtures.ts';
+import { photo, withTamperedSignature } from './fixtures.ts';
 
 const buckets = { uploads: 'genloop-uploads', renders: 'genloop-renders' };
 const BASE = 'https://genloop.example.com';
@@ -85,7 +85,7 @@ const drivers: Driver[] = [
     async assertSigned(url) {
       expect(url).toMatch(/\?expires=\d+&signature=[\w-]+$/);
       expect((await this.fetchLink(url.replace(/input-2/, 'input-1'))).status).toBe(403);
-      expect((await this.fetchLink(url.replace(/signature=./, 'signature=A'))).status).toBe(403);
+      expect((await this.fetchLink(withTamperedSignature(url))).status).toBe(403);
     },
   },
   {
