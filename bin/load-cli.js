@@ -20,7 +20,7 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -39,7 +39,7 @@ const ENTRY_POINTS = { main: 'src/cli/main.ts', 'scan-thread': 'src/eval/scan-th
 export async function loadCli(env = process.env) {
   if (env.GENLOOP_CLI_BUNDLE !== '0') {
     try {
-      const dir = await bundle(env.GENLOOP_CLI_CACHE || DEFAULT_CACHE);
+      const dir = await bundle(resolve(env.GENLOOP_CLI_CACHE || DEFAULT_CACHE));
       process.setSourceMapsEnabled(true);
       return await import(pathToFileURL(join(dir, 'main.mjs')).href);
     } catch (error) {
