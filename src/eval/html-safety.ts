@@ -148,7 +148,6 @@ export const URL_ATTRIBUTES: ReadonlySet<string> = new Set([
 const FORBIDDEN_ATTRIBUTES = new Set(['style', 'srcdoc']);
 const SAFE_SCHEMES = new Set(['http', 'https', 'mailto', 'tel']);
 const SAFE_DATA_IMAGE = /^data:image\/(?:png|jpeg|jpg|gif|webp|avif)[;,]/;
-const HTML_WHITESPACE = /[\t\n\f\r ]+/;
 
 /**
  * Checks one HTML fragment. Clean markup (the common case) is proved safe by a strict scanner
@@ -220,26 +219,37 @@ function attributeViolation(tag: string, name: string, value: string): string | 
   return undefined;
 }
 
-const CLASS_CACHE_LIMIT = 20_000;
-const classCache = new Map<string, string | null>();
+const TOKEN_CACHE_LIMIT = 10_000;
+/** Tailwind verdicts per class token: a few hundred distinct tokens make up generated markup. */
+const tokenVerdicts = new Map<string, boolean>();
 
-/**
- * The first token of a class attribute that is not a Tailwind class. Whole attribute values are
- * cached (bounded), since generated markup repeats the same class lists.
- */
+/** The first token of a class attribute that is not a Tailwind class. */
 function firstNonTailwindClass(value: string): string | undefined {
-  const cached = classCache.get(value);
-  if (cached !== undefined) return cached ?? undefined;
-  let found: string | null = null;
-  for (const token of value.split(HTML_WHITESPACE)) {
-    if (token !== '' && !isTailwindClass(token)) {
-      found = token;
-      break;
+  const end = value.length;
+  let at = 0;
+  while (at < end) {
+    if (isSpaceOrReturn(value.charCodeAt(at))) {
+      at++;
+      continue;
     }
+    let tokenEnd = at + 1;
+    while (tokenEnd < end && !isSpaceOrReturn(value.charCodeAt(tokenEnd))) tokenEnd++;
+    const token = value.slice(at, tokenEnd);
+    let verdict = tokenVerdicts.get(token);
+    if (verdict === undefined) {
+      verdict = isTailwindClass(token);
+      if (tokenVerdicts.size >= TOKEN_CACHE_LIMIT) tokenVerdicts.clear();
+      tokenVerdicts.set(token, verdict);
+    }
+    if (!verdict) return token;
+    at = tokenEnd;
   }
-  if (classCache.size >= CLASS_CACHE_LIMIT) classCache.clear();
-  classCache.set(value, found);
-  return found ?? undefined;
+  return undefined;
+}
+
+/** HTML whitespace, which separates class tokens. */
+function isSpaceOrReturn(code: number): boolean {
+  return code === 32 || code === 10 || code === 9 || code === 12 || code === 13;
 }
 
 /** The URL parser's view: controls and spaces trimmed, tabs and newlines removed anywhere. */
