@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { ROOT } from '../lib/processes.ts';
-import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
+import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { type RecordMix, writeRecords } from './records.ts';
 
 const TARGET_WALL_S = 5;
@@ -160,6 +160,7 @@ const median = (values: number[]) => {
 async function main() {
   const options = parseOptions();
   const machineAtStart = machineInfo();
+  const speedAtStart = speedProbeMs();
   const records = await recordsFile(options.dataDir, options.mix);
   const small = await recordsFile(options.dataDir, { ...options.mix, records: 100 });
   const inputBytes = statSync(records.path).size;
@@ -248,12 +249,13 @@ async function main() {
     meetsRss: summary.peakRssMbMax !== null && summary.peakRssMbMax <= TARGET_RSS_MB,
   };
   const machineAtEnd = machineInfo();
+  const speedAtEnd = speedProbeMs();
 
   console.log(
     `genloop eval run on ${options.mix.records.toLocaleString('en-US')} records (${(inputBytes / 2 ** 20).toFixed(0)} MiB; ${options.mix.outputShare * 100}% with a ${options.mix.sections}-section site, mean output ${records.outputBytes} B)`,
   );
   console.log(
-    `load average ${machineAtStart.loadAverage.join(' ')} at start, ${machineAtEnd.loadAverage.join(' ')} at end (${machineAtStart.cpus} CPUs)`,
+    `load average ${machineAtStart.loadAverage.join(' ')} at start, ${machineAtEnd.loadAverage.join(' ')} at end (${machineAtStart.cpus} CPUs); speed probe ${speedAtStart} ms at start, ${speedAtEnd} ms at end (lower is faster)`,
   );
   console.log();
   console.log(formatTable(rows));
@@ -285,7 +287,11 @@ async function main() {
     benchmark: 'eval',
     command: 'node bin/genloop.js eval run --input <records> --gates <gates> --report <report>',
     measuredAt: new Date().toISOString(),
-    machine: { ...machineAtStart, loadAverageAtEnd: machineAtEnd.loadAverage },
+    machine: {
+      ...machineAtStart,
+      loadAverageAtEnd: machineAtEnd.loadAverage,
+      speedProbeMs: { start: speedAtStart, end: speedAtEnd },
+    },
     mix: { ...options.mix, inputBytes, meanOutputBytes: records.outputBytes },
     gates: GATES,
     runs: runs.map(({ run, records: count, exitCode, wallMs, cpuMs, peakRssMb, source }) => ({

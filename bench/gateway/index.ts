@@ -43,7 +43,7 @@ import {
   stopAll,
   waitForHttp,
 } from '../lib/processes.ts';
-import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
+import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { percentile, round } from '../lib/stats.ts';
 
 const TARGETS = ['simulator', 'genloop', 'portkey'] as const;
@@ -311,6 +311,8 @@ interface PhaseResult extends LoadResult {
 }
 
 async function main(): Promise<void> {
+  const speedAtStart = speedProbeMs();
+  log(`speed probe ${speedAtStart} ms (lower is faster)`);
   const options = parseOptions();
   log(
     `bench:gateway: targets ${options.targets.join(', ')}, rates ${options.rates.join('/')} req/s, ${options.durationS} s each, saturation at ${options.connections} connections`,
@@ -414,10 +416,12 @@ async function main(): Promise<void> {
 
     const summary = summarise(results, options.targets, telemetry, genloopExit);
     printTables(results, summary, options.targets);
+    const speedAtEnd = speedProbeMs();
+    log(`speed probe ${speedAtEnd} ms at the end (lower is faster)`);
     const file = writeResult(options.output, 'gateway', {
       benchmark: 'gateway',
       createdAt: new Date().toISOString(),
-      machine: machineInfo(),
+      machine: { ...machineInfo(), speedProbeMs: { start: speedAtStart, end: speedAtEnd } },
       postgres: server,
       options: {
         rates: options.rates,

@@ -30,7 +30,7 @@ import {
 } from '../lib/database.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
 import { type Child, cpuTimeMs, profileFlags, startChild, stopAll } from '../lib/processes.ts';
-import { log, machineInfo, RESULTS_DIR, writeResult } from '../lib/report.ts';
+import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -525,6 +525,8 @@ function summariseLoad(load: LoadResult) {
 }
 
 async function main(): Promise<void> {
+  const speedAtStart = speedProbeMs();
+  log(`speed probe ${speedAtStart} ms (lower is faster)`);
   const options = parseOptions();
   const template = await createBenchDatabase(options.serverUrl, TEMPLATE, { poolSize: 1 });
   const server = await serverInfo(template.db);
@@ -594,10 +596,12 @@ async function main(): Promise<void> {
     );
   }
   console.log(formatTable(table));
+  const speedAtEnd = speedProbeMs();
+  log(`speed probe ${speedAtEnd} ms at the end (lower is faster)`);
   const file = writeResult(options.output, 'jobs', {
     benchmark: 'jobs',
     createdAt: new Date().toISOString(),
-    machine: machineInfo(),
+    machine: { ...machineInfo(), speedProbeMs: { start: speedAtStart, end: speedAtEnd } },
     postgres: server,
     options: { ...options, phases: [...options.phases], serverUrl: undefined },
     throughput,
