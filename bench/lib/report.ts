@@ -46,12 +46,22 @@ export function speedProbeMs(): number {
   return Math.round(best);
 }
 
-/** Writes `<dir>/<name>-<yyyy-mm-dd>.json` and returns its path. */
+/**
+ * Writes `<dir>/<name>-<yyyy-mm-dd>.json`, or `…-2.json`, `…-3.json` when the day already has
+ * results (docs cite them by name), and returns its path.
+ */
 export function writeResult(dir: string, name: string, report: unknown): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}-${new Date().toISOString().slice(0, 10)}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  return file;
+  const stem = join(dir, `${name}-${new Date().toISOString().slice(0, 10)}`);
+  for (let index = 1; ; index++) {
+    const file = index === 1 ? `${stem}.json` : `${stem}-${index}.json`;
+    try {
+      writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** Progress goes to stderr, so stdout holds only the tables. */
