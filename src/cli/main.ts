@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
 import { type ConfigFlags, resolveConfig } from '../config/resolve.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { OperatorError } from '../lib/errors.ts';
@@ -31,7 +32,8 @@ function groupsFor(argv: readonly string[]): string[] {
     else if (!arg.startsWith('-'))
       return Object.hasOwn(COMMAND_GROUPS, arg) ? [arg] : Object.keys(COMMAND_GROUPS);
   }
-  return Object.keys(COMMAND_GROUPS);
+  // `genloop --version` needs no command; help (and an unknown option) lists them all.
+  return argv.includes('--version') || argv.includes('-V') ? [] : Object.keys(COMMAND_GROUPS);
 }
 
 export interface MainOptions {
@@ -55,6 +57,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     .option('--data-dir <dir>', 'embedded database folder (GENLOOP_DATA_DIR, default .genloop)')
     .option('--database-url <url>', 'Postgres connection string (DATABASE_URL)')
     .option('--env <environment>', 'routing environment (GENLOOP_ENV, default prod)')
+    .version(packageJson.version, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: stdout, writeErr: stderr })
     .showHelpAfterError();

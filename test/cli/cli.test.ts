@@ -127,6 +127,18 @@ describeEachDriver('genloop db migrate and db status', (use, driver) => {
   }
 });
 
+describe('genloop --version', () => {
+  it('prints the package version and exits 0, with -V too', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      expect(await run([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+});
+
 describe('genloop stops bad input with one clear line', () => {
   it('a malformed DATABASE_URL: exit 1 naming DATABASE_URL', async () => {
     const line = expectOneLineError(await run(['db', 'migrate'], { DATABASE_URL: 'not a url' }));
