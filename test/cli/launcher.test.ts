@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { goodRecords, SAFE_SITE, temporaryDir, writeJsonl } from '../eval/cli-helpers.ts';
+import {
+  evalRunArgs,
+  goodRecords,
+  SAFE_SITE,
+  temporaryDir,
+  writeJsonl,
+} from '../eval/cli-helpers.ts';
 import { createEmptyDatabase, drivers } from '../helpers/db.ts';
 
 // bin/genloop.js runs the CLI from an esbuild bundle of the sources (bin/load-cli.js), or
@@ -57,18 +63,7 @@ describe('bin/genloop.js', () => {
     const input = writeJsonl(join(dir, 'records.jsonl'), records);
     const gates = join(dir, 'gates.json');
     writeFileSync(gates, JSON.stringify({ safety_html_tailwind_compliance_min: 0.5 }));
-    const report = (name: string) => [
-      'eval',
-      'run',
-      '--input',
-      input,
-      '--gates',
-      gates,
-      '--report',
-      join(dir, `${name}.json`),
-      '--threads',
-      '2',
-    ];
+    const report = (name: string) => evalRunArgs(input, gates, join(dir, `${name}.json`), '2');
 
     const first = await genloop(report('bundled'));
     expect(first, first.stderr).toMatchObject({ code: 0 });
@@ -103,16 +98,7 @@ describe('bin/genloop.js', () => {
     writeJsonl(input, [...goodRecords(3), { ...goodRecords(1)[0], latency_ms: -5 }]);
     const gates = join(dir, 'gates.json');
     writeFileSync(gates, '{}');
-    const result = await genloop([
-      'eval',
-      'run',
-      '--input',
-      input,
-      '--gates',
-      gates,
-      '--report',
-      join(dir, 'r.json'),
-    ]);
+    const result = await genloop(evalRunArgs(input, gates, join(dir, 'r.json')));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/line 4/);
     expect(result.stderr).toMatch(/latency_ms/);

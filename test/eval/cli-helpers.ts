@@ -25,6 +25,21 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
   return { code, stdout, stderr };
 }
 
+/** The argv of `genloop eval run` on `input` with a gates file and a report path. */
+export function evalRunArgs(input: string, gates: string, report: string, threads?: string) {
+  return [
+    'eval',
+    'run',
+    '--input',
+    input,
+    '--gates',
+    gates,
+    '--report',
+    report,
+    ...(threads === undefined ? [] : ['--threads', threads]),
+  ];
+}
+
 /** A fresh temporary folder. */
 export function temporaryDir(prefix = 'genloop-eval-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EvalInputError } from '../../src/eval/input-error.ts';
 import { chunkBoundaries, scanInParallel } from '../../src/eval/parallel.ts';
 import { runEval } from '../../src/eval/run.ts';
-import { goodRecords, runCli, SAFE_SITE, temporaryDir } from './cli-helpers.ts';
+import { evalRunArgs, goodRecords, runCli, SAFE_SITE, temporaryDir } from './cli-helpers.ts';
 
 // Parallel eval runs must be indistinguishable from a single pass: the same metrics, and on bad
 // input the same first error with the file's line number. These tests need no database.
@@ -149,18 +149,7 @@ describe('parallel eval runs give the metrics of a single pass', () => {
     const reports: unknown[] = [];
     for (const threads of ['1', '2']) {
       const report = join(dir, `report-${threads}.json`);
-      const result = await runCli([
-        'eval',
-        'run',
-        '--input',
-        input,
-        '--gates',
-        gates,
-        '--report',
-        report,
-        '--threads',
-        threads,
-      ]);
+      const result = await runCli(evalRunArgs(input, gates, report, threads));
       expect(result.code).toBe(0);
       const { metrics, counts, latency_ms, sample_count } = JSON.parse(
         readFileSync(report, 'utf8'),
