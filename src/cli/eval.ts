@@ -131,7 +131,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
         output: string;
         schemaVariant?: SchemaVariant;
       }) => {
-        const { exportEvalRecords } = await import('../eval/export.ts');
+        const { describeExport, exportEvalRecords } = await import('../eval/export.ts');
         const result = await withDb(context, (db) =>
           exportEvalRecords(db, {
             days: flags.days,
@@ -140,12 +140,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
             schemaVariant: flags.schemaVariant,
           }),
         );
-        const perVariant = Object.entries(result.byVariant)
-          .map(([variant, count]) => `${variant} ${count}`)
-          .join(', ');
-        context.stdout(
-          `exported ${result.count} record(s) to ${flags.output}${perVariant ? ` (${perVariant})` : ''}\n`,
-        );
+        context.stdout(describeExport(result, flags.output));
       },
     );
 

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Queryable } from '../db/types.ts';
 
 /** The actions `ai_rollout_log.action` allows (the canary writes the canary_* ones). */
@@ -128,10 +129,24 @@ export async function readLog(
   }));
 }
 
-/** Who is rolling out: `--operator`, else `$USER`, else `unknown`. */
-export function resolveOperator(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+/**
+ * Who is rolling out: `--operator`, else `$USER` (`%USERNAME%`), else the account the process
+ * runs as (shells started by CI runners and containers often leave `$USER` unset), else
+ * `unknown`.
+ */
+export function resolveOperator(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  accountName: () => string = () => userInfo().username,
+): string {
   const name = flag?.trim() || env.USER?.trim() || env.USERNAME?.trim();
-  return name || 'unknown';
+  if (name) return name;
+  try {
+    return accountName().trim() || 'unknown';
+  } catch {
+    // userInfo() throws when the uid has no passwd entry (an arbitrary uid in a container).
+    return 'unknown';
+  }
 }
 
 function toJson(value: unknown): string | null {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { exportEvalRecords } from '../../src/eval/export.ts';
+import { describeExport, exportEvalRecords } from '../../src/eval/export.ts';
 import { runNightly } from '../../src/eval/nightly.ts';
 import { runEval } from '../../src/eval/run.ts';
 import { insertTrainingExamples, type TrainingExampleRow } from '../../src/sql/insert-telemetry.ts';
@@ -131,6 +131,13 @@ describeEachDriver('eval export and nightly', (use) => {
     const all = join(temporaryDir(), 'all.jsonl');
     const allResult = await exportEvalRecords(use().db, { days: 1, limit: 100, output: all });
     expect(allResult.byVariant).toMatchObject({ sitecraft: 5, flashcards: 1, generic: 1 });
+    expect(describeExport(allResult, all)).toBe(
+      `exported ${allResult.count} record(s) to ${all} (sitecraft 5, flashcards 1, generic 1)\n` +
+        'the file mixes 3 schema variants and eval run takes one: export again with --schema-variant sitecraft|flashcards|generic\n',
+    );
+    expect(describeExport(result, output)).toBe(
+      `exported 5 record(s) to ${output} (sitecraft 5)\n`,
+    );
 
     // The export is valid eval input.
     const report = await runEval({

@@ -79,10 +79,16 @@ describeEachDriver('ai_rollout_log', (use) => {
 });
 
 describe('resolveOperator', () => {
-  it('takes --operator, then $USER, then unknown', () => {
-    expect(resolveOperator('carol', { USER: 'alice' })).toBe('carol');
-    expect(resolveOperator(undefined, { USER: 'alice' })).toBe('alice');
-    expect(resolveOperator('  ', { USERNAME: 'win' })).toBe('win');
-    expect(resolveOperator(undefined, {})).toBe('unknown');
+  it('takes --operator, then $USER, then the account name, then unknown', () => {
+    const account = () => 'svc';
+    expect(resolveOperator('carol', { USER: 'alice' }, account)).toBe('carol');
+    expect(resolveOperator(undefined, { USER: 'alice' }, account)).toBe('alice');
+    expect(resolveOperator('  ', { USERNAME: 'win' }, account)).toBe('win');
+    expect(resolveOperator(undefined, {}, account)).toBe('svc');
+    expect(resolveOperator(undefined, {}, () => ' ')).toBe('unknown');
+    const noPasswdEntry = () => {
+      throw new Error('ENOENT: no such file or directory, uv_os_get_passwd');
+    };
+    expect(resolveOperator(undefined, {}, noPasswdEntry)).toBe('unknown');
   });
 });
