@@ -60,21 +60,6 @@ export function variantOfRecipe(recipe: string | null): SchemaVariant {
  *
  * The file is written to a temporary path and renamed when complete.
  */
-/**
- * What `genloop eval export` prints: the count per variant and, when the file mixes variants,
- * how to go on (`eval run` evaluates one variant per run, as each has its own metrics).
- */
-export function describeExport(result: ExportResult, output: string): string {
-  const variants = Object.entries(result.byVariant);
-  const perVariant = variants.map(([variant, count]) => `${variant} ${count}`).join(', ');
-  let text = `exported ${result.count} record(s) to ${output}${perVariant ? ` (${perVariant})` : ''}\n`;
-  if (variants.length > 1) {
-    const names = variants.map(([variant]) => variant).join('|');
-    text += `the file mixes ${variants.length} schema variants and eval run takes one: export again with --schema-variant ${names}\n`;
-  }
-  return text;
-}
-
 export async function exportEvalRecords(db: Db, options: ExportOptions): Promise<ExportResult> {
   const pageSize = options.pageSize ?? 500;
   const recipes =
@@ -138,6 +123,21 @@ export async function exportEvalRecords(db: Db, options: ExportOptions): Promise
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * What `genloop eval export` prints: the count per variant and, when the file mixes variants,
+ * how to go on (`eval run` evaluates one variant per run, as each has its own metrics).
+ */
+export function describeExport(result: ExportResult, output: string): string {
+  const variants = Object.entries(result.byVariant);
+  const perVariant = variants.map(([variant, count]) => `${variant} ${count}`).join(', ');
+  let text = `exported ${result.count} record(s) to ${output}${perVariant ? ` (${perVariant})` : ''}\n`;
+  if (variants.length > 1) {
+    const names = variants.map(([variant]) => variant).join('|');
+    text += `the file mixes ${variants.length} schema variants and eval run takes one: export again with --schema-variant ${names}\n`;
+  }
+  return text;
 }
 
 /** One training row as an eval record (plus tracing keys the record schema ignores). */
