@@ -2,14 +2,16 @@
  * Gateway benchmark: the same chat completion request, in one run on one
  * machine, sent (a) straight to the provider simulator, (b) through genloop's
  * `/v1/chat/completions` (fallback route openai → custom, telemetry on) and (c) through
- * @portkey-ai/gateway with the equivalent fallback config; at fixed rates and at saturation.
+ * @portkey-ai/gateway with the equivalent fallback config and (d) a bare Node proxy that only
+ * relays bytes (bench/gateway/node-proxy.ts: the ceiling of any Node gateway on the machine);
+ * at fixed rates and at saturation.
  * Reports p50/p99 latency, the latency (b) and (c) add over (a), throughput, errors, CPU time
  * per response of every process (and of genloop's Postgres backends), the load average, the
  * genloop/Portkey ratios, and checks after a graceful shutdown that every 2xx genloop answered
  * has its telemetry row.
  *
  *   npm run bench:gateway -- [--rates 100,500,1000] [--duration 10] [--connections 64]
- *                            [--lanes 50] [--warmup 5] [--targets simulator,genloop,portkey]
+ *                            [--lanes 50] [--warmup 5] [--targets simulator,genloop,portkey,node-proxy]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
  *                            [--node-options='--max-semi-space-size=64']  (genloop's Node flags)
@@ -17,7 +19,7 @@
  * Every process is separate: the simulator (`genloop simulator`, zero latency), genloop
  * (`genloop serve --role api` on a fresh database genloop_bench_gateway, its openai and custom
  * providers pointed at that simulator through OPENAI_BASE_URL and CUSTOM_PROVIDER_BASE_URL),
- * Portkey (`build/start-server.js`), and this script driving autocannon. Times are reported,
+ * Portkey (`build/start-server.js`), the node proxy, and this script driving autocannon. Times are reported,
  * never asserted. See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -46,7 +48,7 @@ import {
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { percentile, round } from '../lib/stats.ts';
 
-const TARGETS = ['simulator', 'genloop', 'portkey'] as const;
+const TARGETS = ['simulator', 'genloop', 'portkey', 'node-proxy'] as const;
 type Target = (typeof TARGETS)[number];
 
 /** The one request every target gets, byte for byte. */
@@ -197,6 +199,17 @@ async function startStack(
   await waitForHttp(`${portkeyUrl}/`);
   log(`portkey at ${portkeyUrl}`);
 
+  const simulatorChat = `${simulatorUrl}/openai/v1/chat/completions`;
+  const nodeProxy = await startChild({
+    name: 'node-proxy',
+    command: node,
+    args: ['--import', 'tsx', 'bench/gateway/node-proxy.ts', '--upstream', simulatorChat],
+    env: { ...process.env, NODE_ENV: 'production' },
+    ready: /node proxy listening on (http:\/\/\S+)/,
+  });
+  const nodeProxyUrl = nodeProxy.match[1]!;
+  log(`node proxy at ${nodeProxyUrl}`);
+
   // genloop's route, in Portkey's terms: openai first (2 retries), then custom (1 retry), each
   // attempt bounded by the configured 30 s.
   const target = (path: string, attempts: number) => ({
@@ -214,12 +227,17 @@ async function startStack(
   return {
     simulatorUrl,
     genloop: genloop.child,
-    processes: { simulator: simulator.child, genloop: genloop.child, portkey: portkey.child },
+    processes: {
+      simulator: simulator.child,
+      genloop: genloop.child,
+      portkey: portkey.child,
+      'node-proxy': nodeProxy.child,
+    },
     providersLine,
     portkeyConfig,
     endpoints: {
       simulator: {
-        url: `${simulatorUrl}/openai/v1/chat/completions`,
+        url: simulatorChat,
         headers: { ...json, authorization: 'Bearer sk-bench-simulator' },
       },
       genloop: {
@@ -229,6 +247,10 @@ async function startStack(
       portkey: {
         url: `${portkeyUrl}/v1/chat/completions`,
         headers: { ...json, 'x-portkey-config': JSON.stringify(portkeyConfig) },
+      },
+      'node-proxy': {
+        url: `${nodeProxyUrl}/v1/chat/completions`,
+        headers: { ...json, authorization: 'Bearer sk-bench-simulator' },
       },
     },
   };
@@ -379,7 +401,7 @@ async function main(): Promise<void> {
       ) as Record<Target, number | null>;
       const serverTiming = summariseServerTiming(timings);
       log(
-        `  ${phase.padEnd(10)} ${target.padEnd(9)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}${serverTiming ? `  server-timing total p50 ${serverTiming.total.p50} / p99 ${serverTiming.total.p99} ms, provider p50 ${serverTiming.provider.p50} / p99 ${serverTiming.provider.p99} ms` : ''}`,
+        `  ${phase.padEnd(10)} ${target.padEnd(10)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}${serverTiming ? `  server-timing total p50 ${serverTiming.total.p50} / p99 ${serverTiming.total.p99} ms, provider p50 ${serverTiming.provider.p50} / p99 ${serverTiming.provider.p99} ms` : ''}`,
       );
       // Let the target settle (genloop flushes its telemetry buffer) before the next phase.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -441,6 +463,8 @@ async function main(): Promise<void> {
           providers: stack.providersLine,
         },
         portkey: { version: portkeyVersion(), config: stack.portkeyConfig },
+        nodeProxy:
+          'bench/gateway/node-proxy.ts: node:http in, undici pool out, bytes relayed unchanged',
       },
       results,
       summary,
@@ -575,7 +599,7 @@ function summarise(
   const added = phases.flatMap((phase) => {
     const direct = find('simulator', phase);
     if (!direct) return [];
-    return (['genloop', 'portkey'] as const).flatMap((target) => {
+    return (['genloop', 'portkey', 'node-proxy'] as const).flatMap((target) => {
       const through = find(target, phase);
       if (!through) return [];
       return [
@@ -591,7 +615,7 @@ function summarise(
   const maxThroughput = Object.fromEntries(
     targets.map((target) => [target, find(target, 'saturation')?.achievedRps ?? null]),
   );
-  const addedAt = (target: 'genloop' | 'portkey', phase: string) =>
+  const addedAt = (target: Exclude<Target, 'simulator'>, phase: string) =>
     added.find((entry) => entry.target === target && entry.phase === phase);
   const ratio = (a: number | null | undefined, b: number | null | undefined) =>
     a == null || b == null || b === 0 ? null : round(a / b, 2);
@@ -623,6 +647,13 @@ function summarise(
       ),
       /** genloop's max throughput / Portkey's (target ≥ 10). */
       throughputGenloopOverPortkey: ratio(maxThroughput.genloop, maxThroughput.portkey),
+      /**
+       * The bare Node proxy's max throughput / Portkey's: the most any Node gateway could reach
+       * against Portkey here, with everything beyond relaying bytes free.
+       */
+      throughputNodeProxyOverPortkey: ratio(maxThroughput['node-proxy'], maxThroughput.portkey),
+      /** genloop's max throughput / the bare Node proxy's: how much of that ceiling genloop keeps. */
+      throughputGenloopOverNodeProxy: ratio(maxThroughput.genloop, maxThroughput['node-proxy']),
       /** Portkey's added latency / genloop's at 500 req/s (above 1: genloop adds less). */
       addedP50PortkeyOverGenloopAt500: ratio(portkey500?.addedP50Ms, genloop500?.addedP50Ms),
       addedP99PortkeyOverGenloopAt500: ratio(portkey500?.addedP99Ms, genloop500?.addedP99Ms),
@@ -687,6 +718,16 @@ function printTables(
       measure: 'throughput genloop / portkey',
       value: summary.ratios.throughputGenloopOverPortkey,
       target: '>= 10',
+    },
+    {
+      measure: 'throughput node-proxy / portkey (ceiling of any node gateway)',
+      value: summary.ratios.throughputNodeProxyOverPortkey,
+      target: '',
+    },
+    {
+      measure: 'throughput genloop / node-proxy',
+      value: summary.ratios.throughputGenloopOverNodeProxy,
+      target: '',
     },
     {
       measure: 'cpu per response at saturation, portkey / genloop',
