@@ -71,8 +71,15 @@ export function chatCompletionRoutes(services: Services) {
         },
         400: { description: 'Malformed request or unknown model', content: problem },
         401: { description: 'Missing or invalid token / API key', content: problem },
+        413: { description: 'Request body over the size limit', content: problem },
+        422: {
+          description:
+            'The model is pinned to a provider that is not enabled, or the provider refused the request',
+          content: problem,
+        },
         502: { description: 'Every provider failed', content: problem },
         503: { description: 'No provider enabled', content: problem },
+        504: { description: 'The last provider timed out', content: problem },
       },
     }),
     (async (c: Context) => {
@@ -132,7 +139,7 @@ export function chatCompletionRoutes(services: Services) {
               }),
             );
           }
-          throw routeErrorToHttp(error);
+          throw routeErrorToHttp(error, 'body.model');
         }
         throw error;
       }
