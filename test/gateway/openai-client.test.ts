@@ -147,6 +147,63 @@ describeEachStack(
       });
       expect(malformed.status).toBe(400);
     });
+
+    it('bad parameters are a 400 naming the field, before any provider call or telemetry row', async () => {
+      const stack = use();
+      const token = await stack.token();
+      const messages = [{ role: 'user', content: 'hi' }];
+      await stack.services.telemetry.flush();
+      const count = async () => {
+        await stack.services.telemetry.flush();
+        const { rows } = await stack.database.db.query<{ n: number }>(
+          'select count(*)::int as n from ai_training_examples',
+        );
+        return rows[0]!.n;
+      };
+      const rowsBefore = await count();
+      const callsBefore = stack.simulator.requests({ path: /chat\/completions/ }).length;
+      for (const [extra, field] of [
+        [{ temperature: 'hot' }, 'body.temperature'],
+        [{ temperature: 3 }, 'body.temperature'],
+        [{ top_p: -0.1 }, 'body.top_p'],
+        [{ n: 0 }, 'body.n'],
+        [{ n: 1.5 }, 'body.n'],
+        [{ max_tokens: -1 }, 'body.max_tokens'],
+        [{ max_completion_tokens: 0 }, 'body.max_completion_tokens'],
+        [{ presence_penalty: 2.5 }, 'body.presence_penalty'],
+        [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'body.stop'],
+        [{ stream_options: 'yes' }, 'body.stream_options'],
+        [{ model: 'openai/' }, 'body.model'],
+      ] as const) {
+        const response = await stack.app.request('/v1/chat/completions', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'default', messages, ...extra }),
+        });
+        expect(response.status, JSON.stringify(extra)).toBe(400);
+        const problem = (await response.json()) as { errors: Array<{ field: string }> };
+        expect(
+          problem.errors.map((error) => error.field),
+          JSON.stringify(extra),
+        ).toContain(field);
+      }
+      // null is what the OpenAI SDKs send for "not set"; unknown fields pass through.
+      const accepted = await stack.app.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'default',
+          messages,
+          temperature: null,
+          n: 1,
+          stop: 'END',
+          logit_bias: { '50256': -100 },
+        }),
+      });
+      expect(accepted.status).toBe(200);
+      expect(stack.simulator.requests({ path: /chat\/completions/ }).length).toBe(callsBefore + 1);
+      expect(await count()).toBe(rowsBefore + 1);
+    });
   },
   { GENLOOP_API_KEYS: API_KEY },
 );

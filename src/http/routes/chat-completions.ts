@@ -34,6 +34,19 @@ const ChatCompletionRequestSchema = z
       .describe('"default" routes by config; a configured model or provider/model pins a provider'),
     messages: z.array(messageSchema).min(1).max(1_000),
     stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullish(),
+    // The common sampling parameters are checked here, with OpenAI's bounds, so that a bad value
+    // is a 400 naming its field rather than a provider's rejection after a routed attempt.
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().min(0).max(1).nullish(),
+    n: z.int().min(1).max(128).nullish(),
+    max_tokens: z.int().min(1).nullish(),
+    max_completion_tokens: z.int().min(1).nullish(),
+    presence_penalty: z.number().min(-2).max(2).nullish(),
+    frequency_penalty: z.number().min(-2).max(2).nullish(),
+    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+    seed: z.int().nullish(),
+    user: z.string().max(512).optional(),
   })
   .loose()
   .openapi('ChatCompletionRequest');
@@ -237,7 +250,8 @@ async function resolveModel(
 ): Promise<{ provider?: ProviderName; model?: string }> {
   if (model === 'default') return {};
   const slash = model.indexOf('/');
-  if (slash > 0) {
+  // `<provider>/<model>` pins a provider; a bare `<provider>/` names no model and is unknown.
+  if (slash > 0 && slash < model.length - 1) {
     const provider = model.slice(0, slash);
     if (isProviderName(provider) && TEXT_PROVIDERS.includes(provider)) {
       return { provider, model: model.slice(slash + 1) };
