@@ -11,6 +11,7 @@ import { accessLog } from './middleware/access-log/index.ts';
 import { auth, type TokenVerifier } from './middleware/auth/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { httpMetrics } from './middleware/http-metrics/index.ts';
+import { openAIErrors } from './middleware/openai-errors/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -55,6 +56,7 @@ export function createApp({
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId());
   app.use(accessLog({ logger }));
+  app.use('/v1/*', openAIErrors());
   // The interior upload route carries photos and applies its own, larger limit.
   const globalBodyLimit = bodyLimit({ maxBytes: config.bodyLimitBytes });
   app.use(async function bodyLimitExceptUploads(c, next) {

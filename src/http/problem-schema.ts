@@ -13,5 +13,14 @@ export const ProblemSchema = z
       .optional()
       .describe('Field errors of a 400'),
     request_id: z.string().optional(),
+    error: z
+      .object({
+        message: z.string(),
+        type: z.string(),
+        param: z.string().nullable(),
+        code: z.string(),
+      })
+      .optional()
+      .describe("On the /v1 routes only: the same error in OpenAI's shape, read by OpenAI SDKs"),
   })
   .openapi('Problem');

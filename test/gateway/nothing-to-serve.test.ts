@@ -87,13 +87,20 @@ describeEachStack('nothing can serve the request', (use) => {
     const problem = (await site.json()) as { code: string; detail: string };
     expect(problem.code).toBe('no_provider_available');
     expect(problem.detail).toContain('ai_provider_configs');
+    // OpenAI's error object is added on the /v1 routes only.
+    expect(problem).not.toHaveProperty('error');
 
     const openai = await openaiClient(stack);
     const gateway = await openai.chat.completions
       .create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] })
       .catch((error: unknown) => error);
     expect(gateway).toBeInstanceOf(OpenAI.APIError);
-    expect((gateway as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(gateway).toMatchObject({
+      status: 503,
+      code: 'no_provider_available',
+      type: 'server_error',
+    });
+    expect((gateway as Error).message).toContain('ai_provider_configs');
     expect((gateway as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe(
       '30',
     );

@@ -121,6 +121,7 @@ describeEachStack(
         }),
       ).rejects.toMatchObject({
         status: 401,
+        type: 'authentication_error',
       });
     });
 
@@ -181,12 +182,49 @@ describeEachStack(
           body: JSON.stringify({ model: 'default', messages, ...extra }),
         });
         expect(response.status, JSON.stringify(extra)).toBe(400);
-        const problem = (await response.json()) as { errors: Array<{ field: string }> };
+        const problem = (await response.json()) as {
+          code: string;
+          errors: Array<{ field: string }>;
+          error: { message: string; type: string; param: string | null; code: string };
+        };
         expect(
           problem.errors.map((error) => error.field),
           JSON.stringify(extra),
         ).toContain(field);
+        // The same error in OpenAI's shape, for OpenAI SDKs.
+        expect(problem.error).toMatchObject({
+          type: 'invalid_request_error',
+          param: problem.errors[0]!.field.replace(/^body\./, ''),
+          code: problem.code,
+        });
+        expect(problem.error.message.length).toBeGreaterThan(0);
       }
+      // Through the SDK, the error says what is wrong and where.
+      const viaSdk = await (await client(stack)).chat.completions
+        .create({ model: 'default', messages: [{ role: 'user', content: 'hi' }], temperature: 5 })
+        .catch((error: unknown) => error);
+      expect(viaSdk).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(viaSdk).toMatchObject({
+        status: 400,
+        param: 'temperature',
+        code: 'validation_failed',
+        type: 'invalid_request_error',
+      });
+      expect((viaSdk as Error).message).toContain('temperature');
+      // Refusals before the route (the body limit here) carry it too.
+      const oversized = await stack.app.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'default',
+          messages: [{ role: 'user', content: 'x'.repeat(stack.config.bodyLimitBytes) }],
+        }),
+      });
+      expect(oversized.status).toBe(413);
+      expect(await oversized.json()).toMatchObject({
+        code: 'payload_too_large',
+        error: { type: 'invalid_request_error', code: 'payload_too_large', param: null },
+      });
       // null is what the OpenAI SDKs send for "not set"; unknown fields pass through.
       const accepted = await stack.app.request('/v1/chat/completions', {
         method: 'POST',
