@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isStorableText } from './storable-text.ts';
+import { isStorableText } from '../lib/storable-text.ts';
 import { SCHEMA_VARIANTS } from './variants.ts';
 
 /** Largest latency that fits the `integer` columns it is stored in. */

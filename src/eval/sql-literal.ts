@@ -1,4 +1,4 @@
-import { isStorableText } from './storable-text.ts';
+import { isStorableText } from '../lib/storable-text.ts';
 
 /**
  * SQL literals for scripts meant to be pasted into the Supabase SQL editor or psql, where `$n`

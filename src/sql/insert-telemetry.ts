@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.ts';
+import { storableJson } from '../lib/storable-text.ts';
 
 /** One `ai_training_examples` row as genloop writes it (seed 000 fields plus genloop's). */
 export interface TrainingExampleRow {
@@ -49,7 +50,9 @@ export interface ProviderAttemptRow {
 
 /**
  * Inserts many training rows in one statement (one jsonb parameter expanded server-side).
- * `on conflict do nothing` on the primary key makes a retried flush harmless.
+ * `on conflict do nothing` on the primary key makes a retried flush harmless. A NUL character or
+ * lone surrogate in any text (a provider's output, say) is stored as U+FFFD rather than losing
+ * the row.
  */
 export async function insertTrainingExamples(
   db: Queryable,
@@ -74,7 +77,7 @@ export async function insertTrainingExamples(
          tokens_output integer, cost_usd numeric, schema_valid boolean, patch_apply_success boolean,
          safety_compliant boolean, created_at timestamptz)
      on conflict (id) do nothing`,
-    [JSON.stringify(rows)],
+    [storableJson(rows)],
   );
 }
 
@@ -95,6 +98,6 @@ export async function insertProviderAttempts(
          status text, error_class text, http_status integer, latency_ms integer, ttfb_ms integer,
          retry_after_ms integer, error jsonb, created_at timestamptz)
      on conflict (request_id, attempt_no) do nothing`,
-    [JSON.stringify(rows)],
+    [storableJson(rows)],
   );
 }

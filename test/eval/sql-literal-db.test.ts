@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { sqlJsonb, sqlLiteral } from '../../src/eval/sql-literal.ts';
-import { isStorableText } from '../../src/eval/storable-text.ts';
+import { isStorableText } from '../../src/lib/storable-text.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
 const NASTY = [

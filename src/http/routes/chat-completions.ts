@@ -13,6 +13,7 @@ import { telemetryRows } from '../../routing/telemetry.ts';
 import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
 import type { Services } from '../../services.ts';
 import { HttpError } from '../http-error.ts';
+import { strictJson } from '../middleware/strict-json/index.ts';
 import { ProblemSchema } from '../problem-schema.ts';
 import { routeErrorToHttp } from '../route-error.ts';
 import { validationHook } from '../validation.ts';
@@ -60,6 +61,7 @@ const problem = { 'application/problem+json': { schema: ProblemSchema } };
  */
 export function chatCompletionRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.on(['POST'], '/v1/chat/completions', strictJson({ requireBody: true }));
 
   app.openapi(
     createRoute({
@@ -85,6 +87,7 @@ export function chatCompletionRoutes(services: Services) {
         400: { description: 'Malformed request or unknown model', content: problem },
         401: { description: 'Missing or invalid token / API key', content: problem },
         413: { description: 'Request body over the size limit', content: problem },
+        415: { description: 'The body is not application/json', content: problem },
         422: {
           description:
             'The model is pinned to a provider that is not enabled, or the provider refused the request',

@@ -3,6 +3,7 @@ import { siteBriefSchema } from '../../recipes/site/brief.ts';
 import { generateSite } from '../../recipes/site/recipe.ts';
 import { siteSchema } from '../../recipes/site/schema.ts';
 import type { Services } from '../../services.ts';
+import { strictJson } from '../middleware/strict-json/index.ts';
 import { ProblemSchema } from '../problem-schema.ts';
 import { RouteError, routeErrorToHttp } from '../route-error.ts';
 import { validationHook } from '../validation.ts';
@@ -38,6 +39,7 @@ const problem = { 'application/problem+json': { schema: ProblemSchema } };
 /** `POST /functions/v1/generate-site`: the site builder's edge function (seed 000). */
 export function generateSiteRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.on(['POST'], '/functions/v1/generate-site', strictJson({ requireBody: true }));
   app.openapi(
     createRoute({
       method: 'post',
@@ -55,6 +57,8 @@ export function generateSiteRoutes(services: Services) {
         },
         400: { description: 'Invalid brief', content: problem },
         401: { description: 'Missing or invalid token', content: problem },
+        413: { description: 'Request body over the size limit', content: problem },
+        415: { description: 'The body is not application/json', content: problem },
         422: {
           description: 'Requested provider not enabled, or the request was refused',
           content: problem,

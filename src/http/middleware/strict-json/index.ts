@@ -1,12 +1,14 @@
 import type { MiddlewareHandler } from 'hono';
+import { findUnstorableText, mayHoldUnstorableText } from '../../../lib/storable-text.ts';
 import { HttpError } from '../../http-error.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * For requests with a body (or all writes, with `requireBody`): requires `Content-Type: application/json` (415 otherwise), a
- * non-empty body (400 `empty_body`) and valid UTF-8 (400 `invalid_utf8`). The bytes stay cached
- * for the JSON validator that follows.
+ * non-empty body (400 `empty_body`), valid UTF-8 (400 `invalid_utf8`), and no string holding a NUL
+ * character or a lone UTF-16 surrogate, which Postgres cannot store (400 `validation_failed`
+ * naming the field). The bytes stay cached for the JSON validator that follows.
  */
 export function strictJson({
   requireBody = false,
@@ -39,13 +41,33 @@ export function strictJson({
         errors: [{ field: 'body', code: 'required', message: 'a JSON body is required' }],
       });
     }
+    let text: string;
     try {
-      decoder.decode(bytes);
+      text = decoder.decode(bytes);
     } catch {
       throw new HttpError(400, 'invalid_utf8', 'the body is not valid UTF-8', {
         errors: [{ field: 'body', code: 'invalid_utf8', message: 'the body must be UTF-8 text' }],
       });
     }
+    if (mayHoldUnstorableText(text)) rejectUnstorableText(text);
     await next();
   };
+}
+
+/** Throws the 400 for the first string Postgres could not store; malformed JSON is left to the validator. */
+function rejectUnstorableText(text: string): void {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const path = findUnstorableText(body);
+  if (path === undefined) return;
+  const field = ['body', ...path].join('.');
+  const message = 'must not contain NUL characters or lone UTF-16 surrogates';
+  throw new HttpError(400, 'validation_failed', 'request validation failed', {
+    detail: `${field}: ${message}`,
+    errors: [{ field, code: 'invalid_text', message }],
+  });
 }

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { TelemetryWriter, telemetryRows } from '../../src/routing/telemetry.ts';
+import { describeEachDriver } from '../helpers/db.ts';
+
+describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
+  it('a NUL or lone surrogate from the caller or the provider costs a character, not the row', async () => {
+    const { db } = use();
+    const writer = new TelemetryWriter(db);
+    const requestId = randomUUID();
+    const cleanId = randomUUID();
+    const facts = (id: string, content: string) =>
+      telemetryRows({
+        metadata: {
+          requestId: id,
+          routeStrategy: 'fallback',
+          requestedProvider: null,
+          selectedProvider: 'openai',
+          fallbackProvider: null,
+          fallbackUsed: false,
+          latencyMs: 12,
+          promptTemplateVersion: 'gateway-v1',
+          model: 'gpt-4o-mini',
+        },
+        attempts: [
+          {
+            attemptNo: 1,
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            status: 'succeeded',
+            errorClass: null,
+            httpStatus: 200,
+            latencyMs: 11,
+            ttfbMs: null,
+            retryAfterMs: null,
+            error: null,
+            createdAt: new Date(),
+          },
+        ],
+        recipe: 'gateway',
+        status: 'succeeded',
+        userId: null,
+        prompt: content,
+        input: { messages: [{ role: 'user', content }] },
+        output: { content: `answer: ${content}` },
+      });
+    writer.record(facts(requestId, 'say a\u0000b and x\uD800y'));
+    writer.record(facts(cleanId, 'an ordinary prompt'));
+    await writer.close();
+
+    expect(writer.dropped).toBe(0);
+    const { rows } = await db.query<{
+      request_id: string;
+      prompt: string;
+      input: { messages: Array<{ content: string }> };
+      output: { content: string };
+    }>(
+      'select request_id, prompt, input, output from ai_training_examples where request_id = any($1::uuid[])',
+      [[requestId, cleanId]],
+    );
+    const odd = rows.find((row) => row.request_id === requestId);
+    expect(odd?.prompt).toBe('say a\uFFFDb and x\uFFFDy');
+    expect(odd?.input.messages[0]?.content).toBe('say a\uFFFDb and x\uFFFDy');
+    expect(odd?.output.content).toBe('answer: say a\uFFFDb and x\uFFFDy');
+    expect(rows.find((row) => row.request_id === cleanId)?.prompt).toBe('an ordinary prompt');
+    const attempts = await db.query<{ n: number }>(
+      'select count(*)::int as n from ai_provider_attempts where request_id = any($1::uuid[])',
+      [[requestId, cleanId]],
+    );
+    expect(attempts.rows[0]?.n).toBe(2);
+  });
+});

@@ -1,0 +1,88 @@
+import { expect, it } from 'vitest';
+import { describeEachStack, type Stack } from '../helpers/stack.ts';
+
+/**
+ * Text Postgres cannot store (NUL characters, lone UTF-16 surrogates), bytes that are not UTF-8,
+ * and bodies that are not JSON are refused by both synchronous entry points with a 400 naming
+ * the field (415 for the content type), before any provider call or telemetry row.
+ */
+
+const ENTRY_POINTS = [
+  {
+    path: '/functions/v1/generate-site',
+    body: (text: string) => `{"prompt": "A bakery ${text}"}`,
+    field: 'body.prompt',
+  },
+  {
+    path: '/v1/chat/completions',
+    body: (text: string) =>
+      `{"model": "default", "messages": [{"role": "user", "content": "Hi ${text}"}]}`,
+    field: 'body.messages.0.content',
+  },
+] as const;
+
+async function send(
+  stack: Stack,
+  path: string,
+  body: string | Uint8Array,
+  type = 'application/json',
+) {
+  return stack.app.request(path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await stack.token()}`, 'content-type': type },
+    body,
+  });
+}
+
+async function sideEffects(stack: Stack) {
+  await stack.services.telemetry.flush();
+  const { rows } = await stack.database.db.query<{ n: number }>(
+    'select count(*)::int as n from ai_training_examples',
+  );
+  return { rows: rows[0]!.n, calls: stack.simulator.requests({ method: 'POST' }).length };
+}
+
+describeEachStack('text input on the synchronous entry points', (use) => {
+  for (const entry of ENTRY_POINTS) {
+    it(`${entry.path}: NUL and lone surrogates are a 400 naming ${entry.field}`, async () => {
+      const stack = use();
+      const before = await sideEffects(stack);
+      // JSON escapes, as clients send them: a NUL, a lone high and a lone low surrogate.
+      for (const sequence of ['\\u0000', '\\ud800', '\\uDC00']) {
+        const response = await send(stack, entry.path, entry.body(sequence));
+        expect(response.status, sequence).toBe(400);
+        const problem = (await response.json()) as {
+          code: string;
+          errors: Array<{ field: string; code: string }>;
+        };
+        expect(problem.code).toBe('validation_failed');
+        expect(problem.errors[0]).toMatchObject({ field: entry.field, code: 'invalid_text' });
+      }
+      expect(await sideEffects(stack)).toEqual(before);
+
+      // A valid surrogate pair (an emoji written as escapes) is ordinary text.
+      const emoji = await send(stack, entry.path, entry.body('\\ud83d\\ude00'));
+      expect(emoji.status).toBe(200);
+    });
+
+    it(`${entry.path}: bytes that are not UTF-8 are a 400, another content type a 415`, async () => {
+      const stack = use();
+      const before = await sideEffects(stack);
+      const text = new TextEncoder().encode(entry.body('X'));
+      const broken = text.map((byte) => (byte === 'X'.charCodeAt(0) ? 0xff : byte));
+      const response = await send(stack, entry.path, broken);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { code: string }).code).toBe('invalid_utf8');
+
+      const form = await send(
+        stack,
+        entry.path,
+        entry.body('x'),
+        'application/x-www-form-urlencoded',
+      );
+      expect(form.status).toBe(415);
+      expect(((await form.json()) as { code: string }).code).toBe('unsupported_media_type');
+      expect(await sideEffects(stack)).toEqual(before);
+    });
+  }
+});
