@@ -1,10 +1,20 @@
 import { z } from 'zod';
+import { isStorableText } from '../../lib/storable-text.ts';
+
+/** Card text: also storable by Postgres, so a model's stray NUL fails validation, not the job's commit. */
+const cardText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine(isStorableText, 'must not contain NUL characters or lone UTF-16 surrogates');
 
 /** One flashcard proposed by the model. */
 export const flashcardSchema = z
   .object({
-    front: z.string().trim().min(1).max(2_000),
-    back: z.string().trim().min(1).max(5_000),
+    front: cardText(2_000),
+    back: cardText(5_000),
   })
   .strict();
 
