@@ -189,7 +189,7 @@ export class TelemetryWriter {
     }
   }
 
-  /** A batch the database rejects for its data is written row by row; bad rows are logged and dropped. */
+  /** A batch rejected for its data (by Postgres, or by serialisation) is written row by row; bad rows are logged and dropped. */
   private async writeOneByOne(batch: GenerationTelemetry[]): Promise<void> {
     for (const item of batch) {
       try {
@@ -228,7 +228,9 @@ export class TelemetryWriter {
         this.written += batch.length;
         this.failures = 0;
       } catch (error) {
-        if (isDataError(error)) {
+        if (isDataError(error) || !(error instanceof DbError)) {
+          // Rows Postgres rejects, or that cannot even be serialised: retrying the batch would
+          // block every row behind it, so each is tried alone and only the bad ones are dropped.
           await this.writeOneByOne(batch);
           this.buffer.splice(0, batch.length);
           continue;

@@ -69,4 +69,53 @@ describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
     );
     expect(attempts.rows[0]?.n).toBe(2);
   });
+
+  it('a row that cannot be serialised is dropped alone; the rows around it are written', async () => {
+    const { db } = use();
+    const writer = new TelemetryWriter(db);
+    const row = (input: unknown) =>
+      telemetryRows({
+        metadata: {
+          requestId: randomUUID(),
+          routeStrategy: 'fallback',
+          requestedProvider: null,
+          selectedProvider: 'openai',
+          fallbackProvider: null,
+          fallbackUsed: false,
+          latencyMs: 5,
+          promptTemplateVersion: 'gateway-v1',
+          model: 'gpt-4o-mini',
+        },
+        attempts: [],
+        recipe: 'gateway',
+        status: 'succeeded',
+        userId: null,
+        input,
+      });
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    const rows = [row({ n: 1 }), row(circular), row({ n: 3 })];
+    for (const item of rows) writer.record(item);
+    await writer.flush();
+
+    expect(writer.dropped).toBe(1);
+    expect(writer.pending).toBe(0);
+    const { rows: written } = await db.query<{ request_id: string }>(
+      'select request_id from ai_training_examples where request_id = any($1::uuid[])',
+      [rows.map((item) => item.example.request_id)],
+    );
+    expect(written.map((item) => item.request_id).sort()).toEqual(
+      [rows[0]!.example.request_id, rows[2]!.example.request_id].sort(),
+    );
+
+    // The writer is not stuck: the next row goes out with the next flush.
+    const next = row({ n: 4 });
+    writer.record(next);
+    await writer.close();
+    const later = await db.query<{ n: number }>(
+      'select count(*)::int as n from ai_training_examples where request_id = $1',
+      [next.example.request_id],
+    );
+    expect(later.rows[0]?.n).toBe(1);
+  });
 });

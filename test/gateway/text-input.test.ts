@@ -85,4 +85,34 @@ describeEachStack('text input on the synchronous entry points', (use) => {
       expect(await sideEffects(stack)).toEqual(before);
     });
   }
+
+  it('bodies nested deeper than 64 levels are a 400 too_deep; 64 levels are accepted', async () => {
+    const stack = use();
+    const before = await sideEffects(stack);
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // The body object is one level: `depth` more make 1 + depth.
+    const gateway = (depth: number) =>
+      `{"model": "default", "messages": [{"role": "user", "content": "hi"}], "metadata_x": ${nested(depth)}}`;
+    const deep = await send(stack, '/v1/chat/completions', gateway(100_000));
+    expect(deep.status).toBe(400);
+    expect(await deep.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'body', code: 'too_deep' }],
+    });
+    const site = await send(
+      stack,
+      '/functions/v1/generate-site',
+      `{"prompt": "x", "sections": ${nested(65)}}`,
+    );
+    expect(site.status).toBe(400);
+    expect(((await site.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
+      'too_deep',
+    );
+    expect(await sideEffects(stack)).toEqual(before);
+
+    const overLimit = await send(stack, '/v1/chat/completions', gateway(64));
+    expect(overLimit.status).toBe(400);
+    const atLimit = await send(stack, '/v1/chat/completions', gateway(63));
+    expect(atLimit.status).toBe(200);
+  });
 });

@@ -3,12 +3,19 @@ import { findUnstorableText, mayHoldUnstorableText } from '../../../lib/storable
 import { HttpError } from '../../http-error.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Deepest nesting of arrays and objects a body may have. Real requests (chat messages, tool
+ * schemas, a site to patch) stay far below it; much deeper JSON parses, but serialising it again
+ * (for a provider call or a telemetry row) overflows the stack.
+ */
+const MAX_DEPTH = 64;
 
 /**
  * For requests with a body (or all writes, with `requireBody`): requires `Content-Type: application/json` (415 otherwise), a
- * non-empty body (400 `empty_body`), valid UTF-8 (400 `invalid_utf8`), and no string holding a NUL
- * character or a lone UTF-16 surrogate, which Postgres cannot store (400 `validation_failed`
- * naming the field). The bytes stay cached for the JSON validator that follows.
+ * non-empty body (400 `empty_body`), valid UTF-8 (400 `invalid_utf8`), at most 64 levels of
+ * nesting (400 `validation_failed`, `too_deep`), and no string holding a NUL character or a lone
+ * UTF-16 surrogate, which Postgres cannot store (400 `validation_failed` naming the field). The
+ * bytes stay cached for the JSON validator that follows.
  */
 export function strictJson({
   requireBody = false,
@@ -49,6 +56,13 @@ export function strictJson({
         errors: [{ field: 'body', code: 'invalid_utf8', message: 'the body must be UTF-8 text' }],
       });
     }
+    if (nestingDepth(text) > MAX_DEPTH) {
+      const message = `must not nest arrays and objects more than ${MAX_DEPTH} levels deep`;
+      throw new HttpError(400, 'validation_failed', 'request validation failed', {
+        detail: `body: ${message}`,
+        errors: [{ field: 'body', code: 'too_deep', message }],
+      });
+    }
     if (mayHoldUnstorableText(text)) rejectUnstorableText(text);
     await next();
   };
@@ -70,4 +84,22 @@ function rejectUnstorableText(text: string): void {
     detail: `${field}: ${message}`,
     errors: [{ field, code: 'invalid_text', message }],
   });
+}
+
+/** The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped). */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c)
+        index++; // a backslash escapes the next character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x5b || code === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (code === 0x5d || code === 0x7d) depth--;
+  }
+  return deepest;
 }
