@@ -64,6 +64,10 @@ export function strictJson({
       });
     }
     if (mayHoldUnstorableText(text)) rejectUnstorableText(text);
+    // Hono keeps each reading of the body as a promise in bodyCache, by kind; with the text
+    // decoded here, the JSON validator parses it directly instead of first turning the cached
+    // bytes into a Response to read them again.
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     await next();
   };
 }
