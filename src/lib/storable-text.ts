@@ -43,7 +43,9 @@ export function findUnstorableText(value: unknown, path: string[] = []): string[
  */
 export function storableJson(value: unknown): string {
   const json = JSON.stringify(value);
-  if (!SUSPECT_ESCAPE.test(json)) return json;
+  // JSON.stringify writes \u escapes only for control characters and lone surrogates, so a
+  // plain substring search settles nearly every call before the regular expression runs.
+  if (!json.includes('\\u') || !SUSPECT_ESCAPE.test(json)) return json;
   return JSON.stringify(value, (_key, item: unknown) => {
     if (typeof item === 'string') return isStorableText(item) ? item : toStorableText(item);
     if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
