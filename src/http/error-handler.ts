@@ -13,9 +13,18 @@ export function errorHandler(logger: Logger): ErrorHandler {
     const requestId = c.get('requestId');
     if (error instanceof HttpError) return error.getResponse(requestId);
     if (error instanceof HTTPException && error.status < 500) {
-      const status = error.status === 413 ? 413 : 400;
-      const code = status === 413 ? 'payload_too_large' : 'bad_request';
-      return new HttpError(status, code, error.message || 'bad request').getResponse(requestId);
+      if (error.status === 413) {
+        return new HttpError(
+          413,
+          'payload_too_large',
+          error.message || 'payload too large',
+        ).getResponse(requestId);
+      }
+      // Hono's own 400s come from reading the body (malformed JSON or form data).
+      const message = error.message || 'bad request';
+      return new HttpError(400, 'bad_request', message, {
+        errors: [{ field: 'body', code: 'malformed', message }],
+      }).getResponse(requestId);
     }
     (c.get('logger') ?? logger).error({ err: error, request_id: requestId }, 'unhandled error');
     return new HttpError(500, 'internal_error', 'internal server error').getResponse(requestId);

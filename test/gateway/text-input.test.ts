@@ -65,7 +65,7 @@ describeEachStack('text input on the synchronous entry points', (use) => {
       expect(emoji.status).toBe(200);
     });
 
-    it(`${entry.path}: bytes that are not UTF-8 are a 400, another content type a 415`, async () => {
+    it(`${entry.path}: bytes that are not UTF-8 or not JSON are a 400, another content type a 415`, async () => {
       const stack = use();
       const before = await sideEffects(stack);
       const text = new TextEncoder().encode(entry.body('X'));
@@ -73,6 +73,13 @@ describeEachStack('text input on the synchronous entry points', (use) => {
       const response = await send(stack, entry.path, broken);
       expect(response.status).toBe(400);
       expect(((await response.json()) as { code: string }).code).toBe('invalid_utf8');
+
+      const malformed = await send(stack, entry.path, entry.body('x').slice(0, -2));
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toMatchObject({
+        code: 'bad_request',
+        errors: [{ field: 'body', code: 'malformed' }],
+      });
 
       const form = await send(
         stack,
