@@ -11,7 +11,8 @@
  * has its telemetry row.
  *
  *   npm run bench:gateway -- [--rates 100,500,1000] [--duration 10] [--connections 64]
- *                            [--lanes 50] [--warmup 5] [--targets simulator,genloop,portkey,node-proxy]
+ *                            [--lanes 50] [--warmup 5]
+ *                            [--targets simulator,genloop,portkey,node-proxy]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
  *                            [--node-options='--max-semi-space-size=64']  (genloop's Node flags)
@@ -19,8 +20,8 @@
  * Every process is separate: the simulator (`genloop simulator`, zero latency), genloop
  * (`genloop serve --role api` on a fresh database genloop_bench_gateway, its openai and custom
  * providers pointed at that simulator through OPENAI_BASE_URL and CUSTOM_PROVIDER_BASE_URL),
- * Portkey (`build/start-server.js`), the node proxy, and this script driving autocannon. Times are reported,
- * never asserted. See docs/benchmarks.md.
+ * Portkey (`build/start-server.js`), the node proxy, and this script driving autocannon. Times
+ * are reported, never asserted. See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -189,7 +189,10 @@ export class TelemetryWriter {
     }
   }
 
-  /** A batch rejected for its data (by Postgres, or by serialisation) is written row by row; bad rows are logged and dropped. */
+  /**
+   * A batch rejected for its data (by Postgres, or by serialisation) is written row by row; bad
+   * rows are logged and dropped.
+   */
   private async writeOneByOne(batch: GenerationTelemetry[]): Promise<void> {
     for (const item of batch) {
       try {

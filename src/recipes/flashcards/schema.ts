@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isStorableText } from '../../lib/storable-text.ts';
 
-/** Card text: also storable by Postgres, so a model's stray NUL fails validation, not the job's commit. */
+/** Card text, storable by Postgres: a model's stray NUL fails validation, not the job's commit. */
 const cardText = (max: number) =>
   z
     .string()

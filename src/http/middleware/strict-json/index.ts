@@ -72,7 +72,10 @@ export function strictJson({
   };
 }
 
-/** Throws the 400 for the first string Postgres could not store; malformed JSON is left to the validator. */
+/**
+ * Throws the 400 for the first string Postgres could not store; malformed JSON is left to the
+ * validator.
+ */
 function rejectUnstorableText(text: string): void {
   let body: unknown;
   try {
