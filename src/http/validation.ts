@@ -26,14 +26,18 @@ export function fieldErrors(error: z.ZodError, target: string): FieldError[] {
   });
 }
 
+/** The 400 `validation_failed` for these field errors, its detail listing them. */
+export function validationFailed(errors: FieldError[]): HttpError {
+  return new HttpError(400, 'validation_failed', 'request validation failed', {
+    detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
+    errors,
+  });
+}
+
 /** The OpenAPIHono default hook: a failed validation is a 400 `validation_failed` with fields. */
 // biome-ignore lint/suspicious/noExplicitAny: the hook serves every route, whatever its input and path types.
 export const validationHook: Hook<any, Env, any, any> = (result) => {
   if (!result.success) {
-    const errors = fieldErrors(result.error as z.ZodError, result.target);
-    throw new HttpError(400, 'validation_failed', 'request validation failed', {
-      detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
-      errors,
-    });
+    throw validationFailed(fieldErrors(result.error as z.ZodError, result.target));
   }
 };

@@ -43,9 +43,7 @@ export function findUnstorableText(value: unknown, path: string[] = []): string[
  */
 export function storableJson(value: unknown): string {
   const json = JSON.stringify(value);
-  // JSON.stringify writes \u escapes only for control characters and lone surrogates, so a
-  // plain substring search settles nearly every call before the regular expression runs.
-  if (!json.includes('\\u') || !SUSPECT_ESCAPE.test(json)) return json;
+  if (!mayHoldUnstorableText(json)) return json;
   return JSON.stringify(value, (_key, item: unknown) => {
     if (typeof item === 'string') return isStorableText(item) ? item : toStorableText(item);
     if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
@@ -55,7 +53,12 @@ export function storableJson(value: unknown): string {
   });
 }
 
-/** True when JSON text may hold a string Postgres cannot store (see {@link SUSPECT_ESCAPE}). */
+/**
+ * True when JSON text may hold a string Postgres cannot store (see {@link SUSPECT_ESCAPE}). A
+ * plain substring search settles nearly every call before the regular expression runs: most JSON
+ * has no `\u` escape at all (JSON.stringify writes them only for control characters and lone
+ * surrogates).
+ */
 export function mayHoldUnstorableText(json: string): boolean {
-  return SUSPECT_ESCAPE.test(json);
+  return json.includes('\\u') && SUSPECT_ESCAPE.test(json);
 }

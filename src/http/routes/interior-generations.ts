@@ -13,7 +13,7 @@ import { type FieldError, HttpError } from '../http-error.ts';
 import { bodyLimit } from '../middleware/body-limit/index.ts';
 import { idempotency } from '../middleware/idempotency/index.ts';
 import { ProblemSchema } from '../problem-schema.ts';
-import { fieldErrors, validationHook } from '../validation.ts';
+import { fieldErrors, validationFailed, validationHook } from '../validation.ts';
 import { cancelGeneration, notFound, submitRefusalToHttp, uuidOr404 } from './flashcards.ts';
 
 /** The path of the upload route, which has its own body limit (app.ts skips the global one). */
@@ -190,7 +190,7 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
       message: `at most ${MAX_IMAGES} images`,
     });
   }
-  if (errors.length > 0 || !parsed.success) throw invalid(errors);
+  if (errors.length > 0 || !parsed.success) throw validationFailed(errors);
   const limit = deps.config.interior.uploadMaxBytes;
   const oversized = files.filter(({ file }) => file.size > limit);
   if (oversized.length > 0) {
@@ -228,16 +228,9 @@ async function readJson(c: Context) {
     });
   }
   const parsed = interiorJsonSchema.safeParse(body);
-  if (!parsed.success) throw invalid(fieldErrors(parsed.error, 'json'));
+  if (!parsed.success) throw validationFailed(fieldErrors(parsed.error, 'json'));
   const { upload_ids: uploadIds, ...fields } = parsed.data;
   return { fields, images: [], uploadIds };
-}
-
-function invalid(errors: FieldError[]): HttpError {
-  return new HttpError(400, 'validation_failed', 'request validation failed', {
-    detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
-    errors,
-  });
 }
 
 function submitDocs(maxBody: number) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
 import { type FieldError, HttpError } from '../../http/http-error.ts';
+import { validationFailed } from '../../http/validation.ts';
 import { SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import { webhookUrlFor } from '../../providers/replicate/adapter.ts';
 import { countInFlight } from '../../sql/generation-jobs.ts';
@@ -84,7 +85,7 @@ export async function submitGeneration(
       message: 'send images or upload_ids, not both',
     });
   }
-  if (modeErrors.length > 0) throw invalid(modeErrors);
+  if (modeErrors.length > 0) throw validationFailed(modeErrors);
 
   const prepared = await prepareImages(deps, input.images);
   const reused = await reusedUploads(deps, claims, input.uploadIds);
@@ -319,7 +320,7 @@ async function reusedUploads(
     .map((id, index) => ({ id, index }))
     .filter(({ id }) => !known.has(id.toLowerCase()));
   if (missing.length > 0) {
-    throw invalid(
+    throw validationFailed(
       missing.map(({ index }) => ({
         field: `body.upload_ids.${index}`,
         code: 'not_found',
@@ -343,12 +344,5 @@ async function precheck(deps: InteriorDeps, userId: string): Promise<void> {
         `the monthly allowance of ${quota} generations is used up`,
       );
     }
-  });
-}
-
-function invalid(errors: FieldError[]): HttpError {
-  return new HttpError(400, 'validation_failed', 'request validation failed', {
-    detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
-    errors,
   });
 }

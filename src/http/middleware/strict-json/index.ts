@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { findUnstorableText, mayHoldUnstorableText } from '../../../lib/storable-text.ts';
 import { HttpError } from '../../http-error.ts';
+import { validationFailed } from '../../validation.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
@@ -57,11 +58,13 @@ export function strictJson({
       });
     }
     if (nestingDepth(text) > MAX_DEPTH) {
-      const message = `must not nest arrays and objects more than ${MAX_DEPTH} levels deep`;
-      throw new HttpError(400, 'validation_failed', 'request validation failed', {
-        detail: `body: ${message}`,
-        errors: [{ field: 'body', code: 'too_deep', message }],
-      });
+      throw validationFailed([
+        {
+          field: 'body',
+          code: 'too_deep',
+          message: `must not nest arrays and objects more than ${MAX_DEPTH} levels deep`,
+        },
+      ]);
     }
     if (mayHoldUnstorableText(text)) rejectUnstorableText(text);
     // Hono keeps each reading of the body as a promise in bodyCache, by kind; with the text
@@ -85,12 +88,13 @@ function rejectUnstorableText(text: string): void {
   }
   const path = findUnstorableText(body);
   if (path === undefined) return;
-  const field = ['body', ...path].join('.');
-  const message = 'must not contain NUL characters or lone UTF-16 surrogates';
-  throw new HttpError(400, 'validation_failed', 'request validation failed', {
-    detail: `${field}: ${message}`,
-    errors: [{ field, code: 'invalid_text', message }],
-  });
+  throw validationFailed([
+    {
+      field: ['body', ...path].join('.'),
+      code: 'invalid_text',
+      message: 'must not contain NUL characters or lone UTF-16 surrogates',
+    },
+  ]);
 }
 
 /** The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped). */
