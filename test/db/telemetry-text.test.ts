@@ -1,7 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { TelemetryWriter, telemetryRows } from '../../src/routing/telemetry.ts';
+import {
+  type GenerationFacts,
+  TelemetryWriter,
+  telemetryRows,
+} from '../../src/routing/telemetry.ts';
 import { describeEachDriver } from '../helpers/db.ts';
+
+/** The rows of one succeeded gateway generation, with what the test varies. */
+function gatewayTelemetry(
+  requestId: string,
+  facts: Pick<GenerationFacts, 'attempts' | 'prompt' | 'input' | 'output'>,
+) {
+  return telemetryRows({
+    metadata: {
+      requestId,
+      routeStrategy: 'fallback',
+      requestedProvider: null,
+      selectedProvider: 'openai',
+      fallbackProvider: null,
+      fallbackUsed: false,
+      latencyMs: 12,
+      promptTemplateVersion: 'gateway-v1',
+      model: 'gpt-4o-mini',
+    },
+    recipe: 'gateway',
+    status: 'succeeded',
+    userId: null,
+    ...facts,
+  });
+}
 
 describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
   it('a NUL or lone surrogate from the caller or the provider costs a character, not the row', async () => {
@@ -10,18 +38,7 @@ describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
     const requestId = randomUUID();
     const cleanId = randomUUID();
     const facts = (id: string, content: string) =>
-      telemetryRows({
-        metadata: {
-          requestId: id,
-          routeStrategy: 'fallback',
-          requestedProvider: null,
-          selectedProvider: 'openai',
-          fallbackProvider: null,
-          fallbackUsed: false,
-          latencyMs: 12,
-          promptTemplateVersion: 'gateway-v1',
-          model: 'gpt-4o-mini',
-        },
+      gatewayTelemetry(id, {
         attempts: [
           {
             attemptNo: 1,
@@ -37,9 +54,6 @@ describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
             createdAt: new Date(),
           },
         ],
-        recipe: 'gateway',
-        status: 'succeeded',
-        userId: null,
         prompt: content,
         input: { messages: [{ role: 'user', content }] },
         output: { content: `answer: ${content}` },
@@ -73,25 +87,7 @@ describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
   it('a row that cannot be serialised is dropped alone; the rows around it are written', async () => {
     const { db } = use();
     const writer = new TelemetryWriter(db);
-    const row = (input: unknown) =>
-      telemetryRows({
-        metadata: {
-          requestId: randomUUID(),
-          routeStrategy: 'fallback',
-          requestedProvider: null,
-          selectedProvider: 'openai',
-          fallbackProvider: null,
-          fallbackUsed: false,
-          latencyMs: 5,
-          promptTemplateVersion: 'gateway-v1',
-          model: 'gpt-4o-mini',
-        },
-        attempts: [],
-        recipe: 'gateway',
-        status: 'succeeded',
-        userId: null,
-        input,
-      });
+    const row = (input: unknown) => gatewayTelemetry(randomUUID(), { attempts: [], input });
     const circular: Record<string, unknown> = { a: 1 };
     circular.self = circular;
     const rows = [row({ n: 1 }), row(circular), row({ n: 3 })];

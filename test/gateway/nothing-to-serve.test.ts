@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expectProblem } from '../helpers/errors.ts';
 import { describeEachStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -81,11 +82,8 @@ describeEachStack('nothing can serve the request', (use) => {
     const before = await telemetryCount(stack);
 
     const site = await generateSite(stack, { prompt: 'A bakery in Lyon' });
-    expect(site.status).toBe(503);
-    expect(site.headers.get('content-type')).toContain('application/problem+json');
     expect(site.headers.get('retry-after')).toBe('30');
-    const problem = (await site.json()) as { code: string; detail: string };
-    expect(problem.code).toBe('no_provider_available');
+    const problem = await expectProblem(site, 503, 'no_provider_available');
     expect(problem.detail).toContain('ai_provider_configs');
     // OpenAI's error object is added on the /v1 routes only.
     expect(problem).not.toHaveProperty('error');
@@ -122,15 +120,10 @@ describeEachStack('nothing can serve the request', (use) => {
     const before = await telemetryCount(stack);
 
     const site = await generateSite(stack, { prompt: 'A bakery in Lyon', provider: 'custom' });
-    expect(site.status).toBe(422);
-    const problem = (await site.json()) as {
-      code: string;
-      errors: Array<{ field: string; code: string }>;
-    };
-    expect(problem.code).toBe('provider_not_enabled');
-    expect(problem.errors).toContainEqual(
-      expect.objectContaining({ field: 'body.provider', code: 'provider_not_enabled' }),
-    );
+    await expectProblem(site, 422, 'provider_not_enabled', {
+      field: 'body.provider',
+      code: 'provider_not_enabled',
+    });
     expect(await telemetryCount(stack)).toEqual(before);
 
     const server = await stack.listen();
@@ -145,15 +138,10 @@ describeEachStack('nothing can serve the request', (use) => {
         messages: [{ role: 'user', content: 'hi' }],
       }),
     });
-    expect(pinned.status).toBe(422);
-    const pinnedProblem = (await pinned.json()) as {
-      code: string;
-      errors: Array<{ field: string; code: string }>;
-    };
-    expect(pinnedProblem.code).toBe('provider_not_enabled');
-    expect(pinnedProblem.errors).toContainEqual(
-      expect.objectContaining({ field: 'body.model', code: 'provider_not_enabled' }),
-    );
+    await expectProblem(pinned, 422, 'provider_not_enabled', {
+      field: 'body.model',
+      code: 'provider_not_enabled',
+    });
     expect(await telemetryCount(stack)).toEqual(before);
 
     const served = await generateSite(stack, { prompt: 'A bakery in Lyon' });

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { expectProblem } from '../helpers/errors.ts';
 import { describeEachStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -50,13 +51,11 @@ describeEachStack('text input on the synchronous entry points', (use) => {
       // JSON escapes, as clients send them: a NUL, a lone high and a lone low surrogate.
       for (const sequence of ['\\u0000', '\\ud800', '\\uDC00']) {
         const response = await send(stack, entry.path, entry.body(sequence));
-        expect(response.status, sequence).toBe(400);
-        const problem = (await response.json()) as {
-          code: string;
-          errors: Array<{ field: string; code: string }>;
-        };
-        expect(problem.code).toBe('validation_failed');
-        expect(problem.errors[0]).toMatchObject({ field: entry.field, code: 'invalid_text' });
+        const problem = await expectProblem(response, 400, 'validation_failed', {
+          field: entry.field,
+          code: 'invalid_text',
+        });
+        expect(problem.errors?.[0]?.field, sequence).toBe(entry.field);
       }
       expect(await sideEffects(stack)).toEqual(before);
 
@@ -70,16 +69,10 @@ describeEachStack('text input on the synchronous entry points', (use) => {
       const before = await sideEffects(stack);
       const text = new TextEncoder().encode(entry.body('X'));
       const broken = text.map((byte) => (byte === 'X'.charCodeAt(0) ? 0xff : byte));
-      const response = await send(stack, entry.path, broken);
-      expect(response.status).toBe(400);
-      expect(((await response.json()) as { code: string }).code).toBe('invalid_utf8');
+      await expectProblem(await send(stack, entry.path, broken), 400, 'invalid_utf8');
 
       const malformed = await send(stack, entry.path, entry.body('x').slice(0, -2));
-      expect(malformed.status).toBe(400);
-      expect(await malformed.json()).toMatchObject({
-        code: 'bad_request',
-        errors: [{ field: 'body', code: 'malformed' }],
-      });
+      await expectProblem(malformed, 400, 'bad_request', { field: 'body', code: 'malformed' });
 
       const form = await send(
         stack,
@@ -87,8 +80,7 @@ describeEachStack('text input on the synchronous entry points', (use) => {
         entry.body('x'),
         'application/x-www-form-urlencoded',
       );
-      expect(form.status).toBe(415);
-      expect(((await form.json()) as { code: string }).code).toBe('unsupported_media_type');
+      await expectProblem(form, 415, 'unsupported_media_type');
       expect(await sideEffects(stack)).toEqual(before);
     });
   }
@@ -100,25 +92,19 @@ describeEachStack('text input on the synchronous entry points', (use) => {
     // The body object is one level: `depth` more make 1 + depth.
     const gateway = (depth: number) =>
       `{"model": "default", "messages": [{"role": "user", "content": "hi"}], "metadata_x": ${nested(depth)}}`;
+    const tooDeep = { field: 'body', code: 'too_deep' };
     const deep = await send(stack, '/v1/chat/completions', gateway(100_000));
-    expect(deep.status).toBe(400);
-    expect(await deep.json()).toMatchObject({
-      code: 'validation_failed',
-      errors: [{ field: 'body', code: 'too_deep' }],
-    });
+    await expectProblem(deep, 400, 'validation_failed', tooDeep);
     const site = await send(
       stack,
       '/functions/v1/generate-site',
       `{"prompt": "x", "sections": ${nested(65)}}`,
     );
-    expect(site.status).toBe(400);
-    expect(((await site.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
-      'too_deep',
-    );
+    await expectProblem(site, 400, 'validation_failed', tooDeep);
     expect(await sideEffects(stack)).toEqual(before);
 
     const overLimit = await send(stack, '/v1/chat/completions', gateway(64));
-    expect(overLimit.status).toBe(400);
+    await expectProblem(overLimit, 400, 'validation_failed', tooDeep);
     const atLimit = await send(stack, '/v1/chat/completions', gateway(63));
     expect(atLimit.status).toBe(200);
   });

@@ -20,3 +20,29 @@ export async function expectDbError(promise: Promise<unknown>, code: string): Pr
   expect((error as DbError).code, (error as DbError).message).toBe(code);
   return error as DbError;
 }
+
+/** A problem document as genloop answers errors. */
+export interface ProblemBody {
+  code: string;
+  detail?: string;
+  errors?: Array<{ field: string; code: string; message: string }>;
+  error?: { message: string; type: string; param: string | null; code: string };
+}
+
+/**
+ * Expects `response` to be a problem with `status` and `code`, and, when `field` is given, a field
+ * error for it (with `fieldCode` when given). Returns the problem.
+ */
+export async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+  field?: { field: string; code?: string },
+): Promise<ProblemBody> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  const problem = (await response.json()) as ProblemBody;
+  expect(problem.code).toBe(code);
+  if (field) expect(problem.errors).toContainEqual(expect.objectContaining(field));
+  return problem;
+}
