@@ -4,8 +4,7 @@ import type { Db, Queryable } from '../db/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import {
-  insertProviderAttempts,
-  insertTrainingExamples,
+  insertTelemetry,
   type ProviderAttemptRow,
   type TrainingExampleRow,
 } from '../sql/insert-telemetry.ts';
@@ -90,20 +89,20 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
   };
 }
 
-/** Writes the rows of generations now, inside the caller's transaction (jobs complete this way). */
+/**
+ * Writes the rows of generations in one statement: atomically on its own (the TelemetryWriter's
+ * batches), or inside the caller's transaction (jobs complete this way). Callers with other
+ * writes in the same transaction make this the last of them: the training rows' trigger locks
+ * shared rollup rows, which concurrent writers wait on until the commit.
+ */
 export async function writeTelemetry(
   db: Queryable,
   items: readonly GenerationTelemetry[],
 ): Promise<void> {
-  await insertProviderAttempts(
-    db,
-    items.flatMap((item) => item.attempts),
-  );
-  // Last: its trigger locks the shared rollup rows, which concurrent writers then wait on
-  // until this transaction commits; nothing else should happen while they are held.
-  await insertTrainingExamples(
+  await insertTelemetry(
     db,
     items.map((item) => item.example),
+    items.flatMap((item) => item.attempts),
   );
 }
 
@@ -196,7 +195,7 @@ export class TelemetryWriter {
   private async writeOneByOne(batch: GenerationTelemetry[]): Promise<void> {
     for (const item of batch) {
       try {
-        await this.db.transaction((tx) => writeTelemetry(tx, [item]));
+        await writeTelemetry(this.db, [item]);
         this.written++;
       } catch (error) {
         this.dropped++;
@@ -226,7 +225,7 @@ export class TelemetryWriter {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, maxBatch);
       try {
-        await this.db.transaction((tx) => writeTelemetry(tx, batch));
+        await writeTelemetry(this.db, batch);
         this.buffer.splice(0, batch.length);
         this.written += batch.length;
         this.failures = 0;

@@ -48,6 +48,39 @@ export interface ProviderAttemptRow {
   created_at: string;
 }
 
+const TRAINING_COLUMNS = `id, user_id, source, recipe, generation_id, status, prompt, input, output,
+  model, request_id, requested_provider, selected_provider, route_strategy, fallback_provider,
+  fallback_used, latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
+  schema_valid, patch_apply_success, safety_compliant, created_at`;
+
+/** Inserts `ai_training_examples` rows from the jsonb array parameter `$param`. */
+function insertTrainingSql(param: string): string {
+  return `insert into public.ai_training_examples (${TRAINING_COLUMNS})
+     select ${TRAINING_COLUMNS}
+       from jsonb_to_recordset(${param}::jsonb) as x(
+         id uuid, user_id uuid, source text, recipe text, generation_id uuid, status text, prompt text,
+         input jsonb, output jsonb, model text, request_id uuid, requested_provider text,
+         selected_provider text, route_strategy text, fallback_provider text, fallback_used boolean,
+         latency_ms integer, prompt_template_version text, error jsonb, tokens_input integer,
+         tokens_output integer, cost_usd numeric, schema_valid boolean, patch_apply_success boolean,
+         safety_compliant boolean, created_at timestamptz)
+     on conflict (id) do nothing`;
+}
+
+const ATTEMPT_COLUMNS = `request_id, generation_id, attempt_no, provider, model, status, error_class,
+  http_status, latency_ms, ttfb_ms, retry_after_ms, error, created_at`;
+
+/** Inserts `ai_provider_attempts` rows from the jsonb array parameter `$param`. */
+function insertAttemptsSql(param: string): string {
+  return `insert into public.ai_provider_attempts (${ATTEMPT_COLUMNS})
+     select ${ATTEMPT_COLUMNS}
+       from jsonb_to_recordset(${param}::jsonb) as x(
+         request_id uuid, generation_id uuid, attempt_no integer, provider text, model text,
+         status text, error_class text, http_status integer, latency_ms integer, ttfb_ms integer,
+         retry_after_ms integer, error jsonb, created_at timestamptz)
+     on conflict (request_id, attempt_no) do nothing`;
+}
+
 /**
  * Inserts many training rows in one statement (one jsonb parameter expanded server-side).
  * `on conflict do nothing` on the primary key makes a retried flush harmless. A NUL character or
@@ -59,26 +92,7 @@ export async function insertTrainingExamples(
   rows: readonly TrainingExampleRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
-    `insert into public.ai_training_examples
-       (id, user_id, source, recipe, generation_id, status, prompt, input, output, model, request_id,
-        requested_provider, selected_provider, route_strategy, fallback_provider, fallback_used,
-        latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
-        schema_valid, patch_apply_success, safety_compliant, created_at)
-     select id, user_id, source, recipe, generation_id, status, prompt, input, output, model, request_id,
-            requested_provider, selected_provider, route_strategy, fallback_provider, fallback_used,
-            latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
-            schema_valid, patch_apply_success, safety_compliant, created_at
-       from jsonb_to_recordset($1::jsonb) as x(
-         id uuid, user_id uuid, source text, recipe text, generation_id uuid, status text, prompt text,
-         input jsonb, output jsonb, model text, request_id uuid, requested_provider text,
-         selected_provider text, route_strategy text, fallback_provider text, fallback_used boolean,
-         latency_ms integer, prompt_template_version text, error jsonb, tokens_input integer,
-         tokens_output integer, cost_usd numeric, schema_valid boolean, patch_apply_success boolean,
-         safety_compliant boolean, created_at timestamptz)
-     on conflict (id) do nothing`,
-    [storableJson(rows)],
-  );
+  await db.query(insertTrainingSql('$1'), [storableJson(rows)]);
 }
 
 /** Inserts many attempt rows in one statement; a retried flush skips rows already written. */
@@ -87,17 +101,26 @@ export async function insertProviderAttempts(
   rows: readonly ProviderAttemptRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
-    `insert into public.ai_provider_attempts
-       (request_id, generation_id, attempt_no, provider, model, status, error_class, http_status,
-        latency_ms, ttfb_ms, retry_after_ms, error, created_at)
-     select request_id, generation_id, attempt_no, provider, model, status, error_class, http_status,
-            latency_ms, ttfb_ms, retry_after_ms, error, created_at
-       from jsonb_to_recordset($1::jsonb) as x(
-         request_id uuid, generation_id uuid, attempt_no integer, provider text, model text,
-         status text, error_class text, http_status integer, latency_ms integer, ttfb_ms integer,
-         retry_after_ms integer, error jsonb, created_at timestamptz)
-     on conflict (request_id, attempt_no) do nothing`,
-    [storableJson(rows)],
-  );
+  await db.query(insertAttemptsSql('$1'), [storableJson(rows)]);
+}
+
+/**
+ * Inserts attempt and training rows together in one statement, so one round trip writes a whole
+ * batch atomically without a transaction of its own (and a retried batch skips what is already
+ * written, as above). The attempts go in a data-modifying CTE, which Postgres runs to completion
+ * whether or not the outer insert reads it; the training rows' statement-level rollup trigger
+ * fires at the end of the statement, so its locks on the shared rollup rows are held only until
+ * the commit that follows.
+ */
+export async function insertTelemetry(
+  db: Queryable,
+  examples: readonly TrainingExampleRow[],
+  attempts: readonly ProviderAttemptRow[],
+): Promise<void> {
+  if (attempts.length === 0) return insertTrainingExamples(db, examples);
+  if (examples.length === 0) return insertProviderAttempts(db, attempts);
+  await db.query(`with attempts as (${insertAttemptsSql('$2')}) ${insertTrainingSql('$1')}`, [
+    storableJson(examples),
+    storableJson(attempts),
+  ]);
 }

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import type { Queryable } from '../../src/db/types.ts';
+import { TelemetryWriter, telemetryRows, writeTelemetry } from '../../src/routing/telemetry.ts';
+import { insertTelemetry } from '../../src/sql/insert-telemetry.ts';
+import { describeEachDriver } from '../helpers/db.ts';
+
+/** One gateway generation that fell back from openai to custom: a training row, two attempts. */
+function fallbackGeneration(latencyMs = 40) {
+  const requestId = randomUUID();
+  const attempt = (attemptNo: number, provider: 'openai' | 'custom', ok: boolean) => ({
+    attemptNo,
+    provider,
+    model: 'gpt-4o-mini',
+    status: ok ? ('succeeded' as const) : ('failed' as const),
+    errorClass: ok ? null : ('server_error' as const),
+    httpStatus: ok ? 200 : 503,
+    latencyMs: 15,
+    ttfbMs: null,
+    retryAfterMs: null,
+    error: ok ? null : { message: 'upstream unavailable' },
+    createdAt: new Date(),
+  });
+  return telemetryRows({
+    metadata: {
+      requestId,
+      routeStrategy: 'fallback',
+      requestedProvider: null,
+      selectedProvider: 'custom',
+      fallbackProvider: 'custom',
+      fallbackUsed: true,
+      latencyMs,
+      promptTemplateVersion: 'gateway-v1',
+      model: 'gpt-4o-mini',
+    },
+    recipe: 'gateway',
+    status: 'succeeded',
+    userId: null,
+    attempts: [attempt(1, 'openai', false), attempt(2, 'custom', true)],
+  });
+}
+
+async function counts(db: Queryable, requestIds: readonly string[]) {
+  const { rows } = await db.query<{ examples: number; attempts: number }>(
+    `select (select count(*)::int from ai_training_examples where request_id = any($1::uuid[])) as examples,
+            (select count(*)::int from ai_provider_attempts where request_id = any($1::uuid[])) as attempts`,
+    [requestIds],
+  );
+  return rows[0];
+}
+
+describeEachDriver('writing telemetry batches', (use) => {
+  it('one call writes every training row and attempt; writing the same batch again adds nothing', async () => {
+    const { db } = use();
+    const batch = [fallbackGeneration(), fallbackGeneration(), fallbackGeneration()];
+    const ids = batch.map((item) => item.example.request_id);
+
+    await writeTelemetry(db, batch);
+    expect(await counts(db, ids)).toEqual({ examples: 3, attempts: 6 });
+
+    // A flush retried after a lost connection (its commit unknown) must not duplicate rows.
+    await writeTelemetry(db, batch);
+    expect(await counts(db, ids)).toEqual({ examples: 3, attempts: 6 });
+
+    const { rows } = await db.query<{ attempt_no: number; provider: string; error_class: string }>(
+      'select attempt_no, provider, error_class from ai_provider_attempts where request_id = $1 order by attempt_no',
+      [ids[0]],
+    );
+    expect(rows).toEqual([
+      { attempt_no: 1, provider: 'openai', error_class: 'server_error' },
+      { attempt_no: 2, provider: 'custom', error_class: null },
+    ]);
+  });
+
+  it('a generation whose training row Postgres rejects leaves none of its attempts behind', async () => {
+    const { db } = use();
+    const good = fallbackGeneration();
+    // Breaks contract rule 3 (latency_ms >= 0): Postgres rejects the training row.
+    const bad = fallbackGeneration(-1);
+
+    await expect(writeTelemetry(db, [bad])).rejects.toThrow();
+    expect(await counts(db, [bad.example.request_id])).toEqual({ examples: 0, attempts: 0 });
+
+    // Through the writer, the batch falls back to one generation at a time: the good one is
+    // written whole, the bad one is dropped whole.
+    const writer = new TelemetryWriter(db);
+    writer.record(good);
+    writer.record(bad);
+    await writer.close();
+    expect(writer.written).toBe(1);
+    expect(writer.dropped).toBe(1);
+    expect(await counts(db, [good.example.request_id])).toEqual({ examples: 1, attempts: 2 });
+    expect(await counts(db, [bad.example.request_id])).toEqual({ examples: 0, attempts: 0 });
+  });
+
+  it('writes a batch of training rows alone, or of attempts alone', async () => {
+    const { db } = use();
+    const examplesOnly = fallbackGeneration();
+    const attemptsOnly = fallbackGeneration();
+
+    await insertTelemetry(db, [examplesOnly.example], []);
+    await insertTelemetry(db, [], attemptsOnly.attempts);
+    await insertTelemetry(db, [], []);
+
+    expect(await counts(db, [examplesOnly.example.request_id])).toEqual({
+      examples: 1,
+      attempts: 0,
+    });
+    expect(await counts(db, [attemptsOnly.example.request_id])).toEqual({
+      examples: 0,
+      attempts: 2,
+    });
+  });
+});
