@@ -81,6 +81,10 @@ function insertAttemptsSql(param: string): string {
      on conflict (request_id, attempt_no) do nothing`;
 }
 
+const INSERT_TRAINING = insertTrainingSql('$1');
+const INSERT_ATTEMPTS = insertAttemptsSql('$1');
+const INSERT_BOTH = `with attempts as (${insertAttemptsSql('$2')}) ${insertTrainingSql('$1')}`;
+
 /**
  * Inserts many training rows in one statement (one jsonb parameter expanded server-side).
  * `on conflict do nothing` on the primary key makes a retried flush harmless. A NUL character or
@@ -92,7 +96,7 @@ export async function insertTrainingExamples(
   rows: readonly TrainingExampleRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(insertTrainingSql('$1'), [storableJson(rows)]);
+  await db.query(INSERT_TRAINING, [storableJson(rows)]);
 }
 
 /** Inserts many attempt rows in one statement; a retried flush skips rows already written. */
@@ -101,7 +105,7 @@ export async function insertProviderAttempts(
   rows: readonly ProviderAttemptRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(insertAttemptsSql('$1'), [storableJson(rows)]);
+  await db.query(INSERT_ATTEMPTS, [storableJson(rows)]);
 }
 
 /**
@@ -119,8 +123,5 @@ export async function insertTelemetry(
 ): Promise<void> {
   if (attempts.length === 0) return insertTrainingExamples(db, examples);
   if (examples.length === 0) return insertProviderAttempts(db, attempts);
-  await db.query(`with attempts as (${insertAttemptsSql('$2')}) ${insertTrainingSql('$1')}`, [
-    storableJson(examples),
-    storableJson(attempts),
-  ]);
+  await db.query(INSERT_BOTH, [storableJson(examples), storableJson(attempts)]);
 }

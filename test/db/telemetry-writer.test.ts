@@ -49,11 +49,21 @@ async function counts(db: Queryable, requestIds: readonly string[]) {
   return rows[0];
 }
 
+/** Fallbacks to custom counted by the hourly rollup (kept by the training rows' trigger). */
+async function customFallbacks(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select coalesce(sum(fallback_count), 0)::int as n from ai_training_examples_hourly
+      where selected_provider = 'custom' and route_strategy = 'fallback'`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
 describeEachDriver('writing telemetry batches', (use) => {
   it('one call writes every training row and attempt; writing the same batch again adds nothing', async () => {
     const { db } = use();
     const batch = [fallbackGeneration(), fallbackGeneration(), fallbackGeneration()];
     const ids = batch.map((item) => item.example.request_id);
+    const before = await customFallbacks(db);
 
     await writeTelemetry(db, batch);
     expect(await counts(db, ids)).toEqual({ examples: 3, attempts: 6 });
@@ -70,6 +80,9 @@ describeEachDriver('writing telemetry batches', (use) => {
       { attempt_no: 1, provider: 'openai', error_class: 'server_error' },
       { attempt_no: 2, provider: 'custom', error_class: null },
     ]);
+
+    // The rollup trigger fired for the training rows, once: the retry inserted none.
+    expect(await customFallbacks(db)).toEqual(before + 3);
   });
 
   it('a generation whose training row Postgres rejects leaves none of its attempts behind', async () => {
