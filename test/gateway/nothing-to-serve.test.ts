@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { expectProblem } from '../helpers/errors.ts';
+import { gatewayClient } from '../helpers/gateway-client.ts';
 import { describeEachStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -50,11 +51,6 @@ async function generateSite(stack: Stack, body: Record<string, unknown>) {
   });
 }
 
-async function openaiClient(stack: Stack) {
-  const server = await stack.listen();
-  return new OpenAI({ baseURL: `${server.url}/v1`, apiKey: await stack.token(), maxRetries: 0 });
-}
-
 async function telemetryCount(stack: Stack): Promise<{ examples: number; attempts: number }> {
   await stack.services.telemetry.flush();
   const { rows } = await stack.database.db.query<{ examples: number; attempts: number }>(
@@ -88,7 +84,7 @@ describeEachStack('nothing can serve the request', (use) => {
     // OpenAI's error object is added on the /v1 routes only.
     expect(problem).not.toHaveProperty('error');
 
-    const openai = await openaiClient(stack);
+    const openai = await gatewayClient(stack);
     const gateway = await openai.chat.completions
       .create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] })
       .catch((error: unknown) => error);

@@ -1,25 +1,16 @@
 import OpenAI from 'openai';
 import { expect, it } from 'vitest';
-import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
+import { gatewayClient } from '../helpers/gateway-client.ts';
+import { describeEachStack, eventually } from '../helpers/stack.ts';
 
 const API_KEY = 'gl_test_key_that_is_long_enough_0123456789';
-
-async function client(stack: Stack, apiKey?: string, headers: Record<string, string> = {}) {
-  const server = await stack.listen();
-  return new OpenAI({
-    baseURL: `${server.url}/v1`,
-    apiKey: apiKey ?? (await stack.token()),
-    maxRetries: 0,
-    defaultHeaders: headers,
-  });
-}
 
 describeEachStack(
   'the official openai client against /v1/chat/completions',
   (use) => {
     it('JSON completion with the routing headers and one telemetry row', async () => {
       const stack = use();
-      const openai = await client(stack);
+      const openai = await gatewayClient(stack);
       const { data, response } = await openai.chat.completions
         .create({
           model: 'default',
@@ -50,7 +41,7 @@ describeEachStack(
     });
 
     it('streaming, including the final usage chunk', async () => {
-      const openai = await client(use());
+      const openai = await gatewayClient(use());
       const stream = await openai.chat.completions.create({
         model: 'default',
         stream: true,
@@ -63,7 +54,9 @@ describeEachStack(
 
     it('streaming falls back before the first byte', async () => {
       const stack = use();
-      const openai = await client(stack, undefined, { 'x-genloop-simulate': 'openai=error:503' });
+      const openai = await gatewayClient(stack, undefined, {
+        'x-genloop-simulate': 'openai=error:503',
+      });
       const { data: stream, response } = await openai.chat.completions
         .create({ model: 'default', stream: true, messages: [{ role: 'user', content: 'hello' }] })
         .withResponse();
@@ -76,7 +69,7 @@ describeEachStack(
 
     it('a cut after the first byte ends the stream with an explicit error', async () => {
       const stack = use();
-      const openai = await client(stack, undefined, {
+      const openai = await gatewayClient(stack, undefined, {
         'x-genloop-simulate': 'openai=stream-cut:2',
       });
       const { data: stream, response } = await openai.chat.completions
@@ -107,13 +100,13 @@ describeEachStack(
 
     it('an API key works; a wrong one is 401', async () => {
       const stack = use();
-      const good = await client(stack, API_KEY);
+      const good = await gatewayClient(stack, API_KEY);
       const completion = await good.chat.completions.create({
         model: 'default',
         messages: [{ role: 'user', content: 'hi' }],
       });
       expect(completion.object).toBe('chat.completion');
-      const bad = await client(stack, 'gl_wrong_key_that_is_long_enough_0000000');
+      const bad = await gatewayClient(stack, 'gl_wrong_key_that_is_long_enough_0000000');
       await expect(
         bad.chat.completions.create({
           model: 'default',
@@ -127,7 +120,7 @@ describeEachStack(
 
     it('models: default, provider/model pins, unknown model 400, malformed request 400', async () => {
       const stack = use();
-      const openai = await client(stack);
+      const openai = await gatewayClient(stack);
       const models = await openai.models.list();
       expect(models.data.map((model) => model.id)).toContain('default');
       const pinned = await openai.chat.completions
@@ -200,7 +193,7 @@ describeEachStack(
         expect(problem.error.message.length).toBeGreaterThan(0);
       }
       // Through the SDK, the error says what is wrong and where.
-      const viaSdk = await (await client(stack)).chat.completions
+      const viaSdk = await (await gatewayClient(stack)).chat.completions
         .create({ model: 'default', messages: [{ role: 'user', content: 'hi' }], temperature: 5 })
         .catch((error: unknown) => error);
       expect(viaSdk).toBeInstanceOf(OpenAI.BadRequestError);
