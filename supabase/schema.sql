@@ -45,6 +45,25 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.genloop_generation_canceled() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if current_user = 'authenticated' then
+    new.finished_at := timezone('utc', now());
+  end if;
+  insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
+  select new.user_id, new.id, 'refund', 1, 'final:' || new.id::text,
+         jsonb_build_object('reason', 'canceled')
+   where exists (
+     select 1 from public.usage_ledger where idempotency_key = 'reserve:' || new.id::text
+   )
+  on conflict (idempotency_key) do nothing;
+  return new;
+end
+$$;
+
 CREATE FUNCTION public.genloop_histogram_add(a bigint[], b bigint[]) RETURNS bigint[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -160,6 +179,17 @@ begin
   return null;
 end
 $$;
+
+CREATE FUNCTION public.genloop_owned_path(owner uuid, path text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $_$
+    select path is null or (
+      starts_with(path, owner::text || '/')
+      and path !~ '(^|/)\.{0,2}(/|$)'
+      and path !~ '[\\[:cntrl:]]'
+    )
+  $_$;
 
 CREATE FUNCTION public.genloop_provider_hourly_stats(p_from timestamp with time zone, p_to timestamp with time zone DEFAULT now(), p_sources text[] DEFAULT ARRAY['generation'::text, 'generation_cached'::text]) RETURNS TABLE(bucket_start timestamp with time zone, selected_provider text, total_count bigint, succeeded_count bigint, failed_count bigint, fallback_count bigint, fallback_rate numeric, avg_latency_ms numeric, p50_latency_ms double precision, p95_latency_ms double precision, p99_latency_ms double precision)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -816,7 +846,8 @@ CREATE TABLE public.render_variants (
     height integer NOT NULL,
     size_bytes bigint NOT NULL,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    CONSTRAINT render_variants_dimensions_check CHECK (((width > 0) AND (height > 0) AND (size_bytes > 0)))
+    CONSTRAINT render_variants_dimensions_check CHECK (((width > 0) AND (height > 0) AND (size_bytes > 0))),
+    CONSTRAINT render_variants_path_owned CHECK ((public.genloop_owned_path(user_id, path) AND public.genloop_owned_path(user_id, thumbnail_path)))
 );
 
 CREATE TABLE public.renders (
@@ -844,6 +875,7 @@ CREATE TABLE public.uploads (
     sha256 text,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
     CONSTRAINT uploads_dimensions_check CHECK (((width > 0) AND (height > 0))),
+    CONSTRAINT uploads_path_owned CHECK (public.genloop_owned_path(user_id, path)),
     CONSTRAINT uploads_size_check CHECK ((size_bytes > 0))
 );
 
@@ -1039,6 +1071,8 @@ CREATE TRIGGER ai_canary_runs_touch BEFORE UPDATE ON public.ai_canary_runs FOR E
 
 CREATE CONSTRAINT TRIGGER ai_eval_runs_has_samples AFTER INSERT OR UPDATE ON public.ai_eval_runs DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.genloop_eval_run_has_samples();
 
+CREATE TRIGGER ai_generations_canceled BEFORE UPDATE OF status ON public.ai_generations FOR EACH ROW WHEN (((new.status = 'canceled'::text) AND (old.status = ANY (ARRAY['pending'::text, 'running'::text])))) EXECUTE FUNCTION public.genloop_generation_canceled();
+
 CREATE TRIGGER ai_generations_notify AFTER INSERT ON public.ai_generations FOR EACH ROW EXECUTE FUNCTION public.genloop_notify_generation_pending();
 
 CREATE TRIGGER ai_generations_touch BEFORE UPDATE ON public.ai_generations FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
@@ -1091,8 +1125,6 @@ ALTER TABLE public.ai_generations ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY ai_generations_cancel_own ON public.ai_generations FOR UPDATE TO authenticated USING (((user_id = ( SELECT auth.uid() AS uid)) AND (status = ANY (ARRAY['pending'::text, 'running'::text])))) WITH CHECK (((user_id = ( SELECT auth.uid() AS uid)) AND (status = 'canceled'::text)));
 
-CREATE POLICY ai_generations_insert_own ON public.ai_generations FOR INSERT TO authenticated WITH CHECK (((user_id = ( SELECT auth.uid() AS uid)) AND (status = 'pending'::text)));
-
 CREATE POLICY ai_generations_select_own ON public.ai_generations FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 ALTER TABLE public.ai_provider_attempts ENABLE ROW LEVEL SECURITY;
@@ -1125,7 +1157,11 @@ ALTER TABLE public.cards ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY cards_delete_own ON public.cards FOR DELETE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
-CREATE POLICY cards_insert_own ON public.cards FOR INSERT TO authenticated WITH CHECK ((user_id = ( SELECT auth.uid() AS uid)));
+CREATE POLICY cards_insert_own ON public.cards FOR INSERT TO authenticated WITH CHECK (((user_id = ( SELECT auth.uid() AS uid)) AND ((suggestion_id IS NULL) OR (EXISTS ( SELECT 1
+   FROM public.ai_suggestions s
+  WHERE ((s.id = cards.suggestion_id) AND (s.user_id = ( SELECT auth.uid() AS uid)))))) AND ((generation_id IS NULL) OR (EXISTS ( SELECT 1
+   FROM public.ai_generations g
+  WHERE ((g.id = cards.generation_id) AND (g.user_id = ( SELECT auth.uid() AS uid))))))));
 
 CREATE POLICY cards_select_own ON public.cards FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
@@ -1148,8 +1184,6 @@ CREATE POLICY renders_select_own ON public.renders FOR SELECT TO authenticated U
 ALTER TABLE public.uploads ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY uploads_delete_own ON public.uploads FOR DELETE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
-
-CREATE POLICY uploads_insert_own ON public.uploads FOR INSERT TO authenticated WITH CHECK ((user_id = ( SELECT auth.uid() AS uid)));
 
 CREATE POLICY uploads_select_own ON public.uploads FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 

@@ -23,7 +23,7 @@ export class SubmitRefused extends Error {
 export interface SubmitJobInput {
   claims: Claims;
   recipe: 'flashcards' | 'interior' | 'site';
-  /** Columns of the new ai_generations row (inserted as the user, under RLS). */
+  /** Columns of the new ai_generations row (`user_id` is always the caller's `sub`). */
   row: {
     id: string;
     source_text?: string | null;
@@ -45,12 +45,16 @@ export interface SubmitJobInput {
 /**
  * Accepts a job in one transaction: rate-limit slot, in-flight check and quota reservation
  * (serialised per user by an advisory lock, so racing requests for the last unit cannot both
- * win), then the `ai_generations` row inserted as the user under row-level security, then the
- * ledger reservation. Any refusal rolls back all of it. A trigger NOTIFYs the workers.
+ * win), then the `ai_generations` row and the ledger reservation. Any refusal rolls back all of
+ * it. A trigger NOTIFYs the workers.
+ *
+ * The row is written by genloop's own role, with `user_id` taken from the verified token: the
+ * `authenticated` role cannot insert jobs at all, since a job queued around these checks would
+ * run with no rate limit, no reservation and no moderation.
  *
  * Submission latency is mostly round trips, so the steps share statements where that changes
- * nothing: the lock with the creation of the rate-limit row; every check's read, then the switch
- * to the user, in one statement whose snapshot is taken after the lock; the rate-limit hit with
+ * nothing: the lock with the creation of the rate-limit row; every check's read in one
+ * statement whose snapshot is taken after the lock; the rate-limit hit with
  * the ledger reservation (a refusal or failure in between rolls both back anyway).
  */
 export async function submitJob(
@@ -102,8 +106,6 @@ export async function submitJob(
       );
     }
 
-    // The row itself is written as the user (switched to by readChecks), so the database
-    // checks it is theirs.
     await tx.query(
       `insert into public.ai_generations
          (id, user_id, recipe, source_text, model, prompt_version, mode, input, request_id, idempotency_key)
@@ -121,7 +123,6 @@ export async function submitJob(
         input.row.idempotency_key ?? null,
       ],
     );
-    await tx.query('reset role');
     if (rateLimit) {
       await tx.query(
         `with hit as (${storeHitsSql('$3', '$4', 'true')})
@@ -145,16 +146,14 @@ interface Checks {
 
 /**
  * One statement for every check's read, from a snapshot taken after the lock: the rate-limit
- * row (locked for update), the user's jobs in flight and the month's ledger balance. Then, once
- * they are all read (the CTE is materialised), it switches to the user's role and claims for the
- * insert that follows; a refusal rolls the switch back with everything else.
+ * row (locked for update), the user's jobs in flight and the month's ledger balance.
  */
 async function readChecks(
   tx: Queryable,
   input: SubmitJobInput,
   rateLimitKey: string,
 ): Promise<Checks> {
-  const params: unknown[] = [input.claims.sub, input.claims.role, JSON.stringify(input.claims)];
+  const params: unknown[] = [input.claims.sub];
   const param = (value: unknown) => `$${params.push(value)}`;
   const rateLimitRead = input.rateLimit
     ? `(${lockRecentHitsSql(param(rateLimitKey), param(input.rateLimit.windowMs))})`
@@ -170,14 +169,10 @@ async function readChecks(
     in_flight: number | null;
     balance: number;
   }>(
-    `with checks as materialized (
-       select rate_limit.recent, rate_limit.now, ${inFlightRead} as in_flight,
-              (${monthlyBalanceSql('$1')}) as balance
-         from (values (1)) as one (x)
-         left join lateral ${rateLimitRead} as rate_limit on true
-     )
-     select checks.*, set_config('role', $2, true), set_config('request.jwt.claims', $3, true)
-       from checks`,
+    `select rate_limit.recent, rate_limit.now, ${inFlightRead} as in_flight,
+            (${monthlyBalanceSql('$1')}) as balance
+       from (values (1)) as one (x)
+       left join lateral ${rateLimitRead} as rate_limit on true`,
     params,
   );
   const row = rows[0]!;

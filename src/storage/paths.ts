@@ -43,3 +43,12 @@ export function isSafePath(path: string): boolean {
   if (path.length === 0 || path.length > 512) return false;
   return path.split('/').every((segment) => SEGMENT.test(segment) && !segment.includes('..'));
 }
+
+/**
+ * True when `path` is a safe object path under `userId`'s own prefix. Workers check every path
+ * they read from a row before they sign or fetch it, so a row that names another user's object
+ * (however it got there) can never hand that object out.
+ */
+export function isOwnedPath(userId: string, path: string): boolean {
+  return UUID.test(userId) && path.startsWith(`${userId}/`) && isSafePath(path);
+}

@@ -39,7 +39,8 @@ const CASES: TableCase[] = [
     update: { set: `status = 'canceled', finished_at = now()`, granted: true },
     deleteGranted: false,
     insert: {
-      granted: true,
+      // Jobs are queued only through genloop, which applies rate limits, quota and moderation.
+      granted: false,
       build: (owner) => [
         `insert into ai_generations (user_id, recipe) values ($1, 'site')`,
         [owner],
@@ -76,7 +77,9 @@ const CASES: TableCase[] = [
     update: { set: `path = 'moved'`, granted: false },
     deleteGranted: true,
     insert: {
-      granted: true,
+      // Uploads are recorded by genloop when it stores the photo: a row naming a path is not
+      // the user's to write.
+      granted: false,
       build: (owner) => [
         `insert into uploads (user_id, bucket, path, content_type, size_bytes)
          values ($1, 'uploads', $2, 'image/png', 10)`,

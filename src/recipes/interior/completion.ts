@@ -13,6 +13,7 @@ import type { JobResult } from '../../sql/finish-job.ts';
 import { insertRender, type VariantRow } from '../../sql/renders.ts';
 import { AssetFetchError } from '../../storage/asset-fetch.ts';
 import { ImageRejected } from '../../storage/images.ts';
+import { isOwnedPath } from '../../storage/paths.ts';
 import { storeVariants } from './assets.ts';
 import type { InteriorDeps } from './deps.ts';
 import { type InteriorJobInput, interiorJobInputSchema } from './job-input.ts';
@@ -61,6 +62,8 @@ export function parseInteriorJob(row: {
 }): InteriorJob | undefined {
   const parsed = interiorJobInputSchema.safeParse(row.input);
   if (!parsed.success) return undefined;
+  // Photos are signed and handed to the provider: only the job owner's own may be.
+  if (!parsed.data.images.every((image) => isOwnedPath(row.user_id, image.path))) return undefined;
   return {
     id: row.id,
     user_id: row.user_id,

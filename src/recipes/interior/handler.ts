@@ -1,6 +1,6 @@
 import type { JobHandler, JobOutcome } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
-import { toReplicateInput } from '../../providers/replicate/adapter.ts';
+import { toReplicateInput, webhookUrlFor } from '../../providers/replicate/adapter.ts';
 import type { ReplicateClient } from '../../providers/replicate/client.ts';
 import { createMayHaveHappened } from '../../providers/replicate/errors.ts';
 import { isTerminal, type Prediction } from '../../providers/replicate/prediction.ts';
@@ -27,8 +27,8 @@ const INPUT_LINK_SECONDS = 3_600;
  * The worker side of the interior flow (docs/interior.md, "Job lifecycle"). A claimed job
  * without a prediction creates one (genloop's own backoff; a create that may have gone through
  * is never sent again) and stores the prediction id at once in its own transaction; a job that
- * already has one — a rerun after a crash — resumes it instead of paying for another
- * (RELIABILITY 2). The worker then waits for the prediction, woken by the webhook or polling as
+ * already has one — a rerun after a crash — resumes it instead of paying for another. The
+ * worker then waits for the prediction, woken by the webhook or polling as
  * a backup, copies the outputs into storage, and hands back the render rows, the job's status,
  * the ledger entry and the telemetry for the worker's one completing transaction.
  */
@@ -158,11 +158,22 @@ async function createPrediction(
   signal: AbortSignal,
 ): Promise<Prediction> {
   const { input } = job;
+  // With a public URL configured, links and the webhook come from it, never from the row.
+  const publicBaseUrl = deps.config.publicBaseUrl;
+  const linksBaseUrl = publicBaseUrl ?? input.links_base_url;
+  const webhook =
+    (deps.config.providers.replicateWebhookUrl ?? publicBaseUrl) !== undefined
+      ? webhookUrlFor({
+          configured: deps.config.providers.replicateWebhookUrl,
+          publicBaseUrl,
+          requestOrigin: input.webhook_url,
+        })
+      : input.webhook_url;
   const imageUrls = await Promise.all(
     input.images.map((image) =>
       deps.store.signedUrl('uploads', image.path, {
         expiresInSeconds: INPUT_LINK_SECONDS,
-        baseUrl: input.links_base_url,
+        baseUrl: linksBaseUrl,
       }),
     ),
   );
@@ -177,7 +188,7 @@ async function createPrediction(
       variants: input.fields.variants,
       imageUrls,
     }),
-    webhook: input.webhook_url,
+    webhook,
     webhookEventsFilter: ['completed' as const],
   };
   const headers =
