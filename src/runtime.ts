@@ -1,4 +1,4 @@
-import { assertAuthConfigured } from './config/resolve.ts';
+import { assertAuthConfigured, assertPublicUrlReachable } from './config/resolve.ts';
 import type { ResolvedConfig } from './config/schema.ts';
 import { migrate } from './db/migrator.ts';
 import { openDb } from './db/open.ts';
@@ -63,6 +63,10 @@ export async function startRuntime(
       });
     }
     const serving = planServing(config);
+    assertPublicUrlReachable(
+      config,
+      serving.find((entry) => entry.provider === 'replicate')?.servedBy ?? 'disabled',
+    );
     if (serving.some((entry) => entry.servedBy === 'simulator')) {
       simulator = await startSimulator({
         host: '127.0.0.1',

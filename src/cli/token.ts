@@ -36,14 +36,17 @@ export async function signDevToken(config: ResolvedConfig, options: TokenOptions
       `--expires-in "${expiresIn}" is not a duration; use e.g. 15m, 24h or 7d.`,
     );
   }
-  return new SignJWT({ role })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(options.user.toLowerCase())
-    .setAudience(config.auth.audience)
-    .setIssuer('genloop')
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+  return (
+    new SignJWT({ role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(options.user.toLowerCase())
+      .setAudience(config.auth.audience)
+      // The server compares `iss` with GENLOOP_JWT_ISSUER when that is set.
+      .setIssuer(config.auth.issuer ?? 'genloop')
+      .setIssuedAt()
+      .setExpirationTime(expiresIn)
+      .sign(new TextEncoder().encode(secret))
+  );
 }
 
 export function registerTokenCommand(program: Command, context: CliContext): void {

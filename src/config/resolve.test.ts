@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../lib/errors.ts';
-import { assertAuthConfigured, resolveConfig } from './resolve.ts';
+import { assertAuthConfigured, assertPublicUrlReachable, resolveConfig } from './resolve.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 const DATABASE_URL = 'postgres://genloop:password@db.example.com:5432/genloop';
@@ -52,8 +52,16 @@ describe('resolveConfig precedence', () => {
       environment: 'prod',
       simulator: 'auto',
       bodyLimitBytes: 1024 * 1024,
+      jsonLimitBytes: 1024 * 1024,
+      corsOrigins: [],
+      metricsToken: undefined,
       databasePoolSize: 10,
-      auth: { jwtSecret: SECRET, jwksUrl: undefined, audience: 'authenticated' },
+      auth: {
+        jwtSecret: SECRET,
+        jwksUrl: undefined,
+        audience: 'authenticated',
+        issuer: undefined,
+      },
     });
   });
 
@@ -195,6 +203,111 @@ describe('resolveConfig rejects bad settings with one line naming the setting', 
   });
 });
 
+describe('the HTTP security settings', () => {
+  it('reads the JSON limit, the issuer, the metrics token and the CORS origins', () => {
+    const config = resolveConfig({
+      env: {
+        GENLOOP_JWT_SECRET: SECRET,
+        GENLOOP_JSON_LIMIT_BYTES: '2097152',
+        GENLOOP_JWT_ISSUER: 'https://project.supabase.co/auth/v1',
+        GENLOOP_METRICS_TOKEN: 'metrics-token-0123456789abcdef',
+        GENLOOP_CORS_ORIGINS: ' https://app.example.com, http://localhost:3000 ,',
+      },
+      cwd,
+    });
+    expect(config).toMatchObject({
+      jsonLimitBytes: 2 * 1024 * 1024,
+      metricsToken: 'metrics-token-0123456789abcdef',
+      corsOrigins: ['https://app.example.com', 'http://localhost:3000'],
+      auth: { issuer: 'https://project.supabase.co/auth/v1' },
+    });
+  });
+
+  it('keeps CORS origins as browsers send them: lower-case host, no default port, once each', () => {
+    const config = resolveConfig({
+      env: {
+        GENLOOP_JWT_SECRET: SECRET,
+        GENLOOP_CORS_ORIGINS:
+          'https://App.Example.com:443,https://app.example.com,http://[::1]:8080',
+      },
+      cwd,
+    });
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'http://[::1]:8080']);
+  });
+
+  it('takes the JSON limit, the issuer and the CORS origins from the config file', () => {
+    writeConfigFile({
+      jsonLimitBytes: 4096,
+      jwtIssuer: 'genloop-staging',
+      corsOrigins: ['https://staging.example.com'],
+    });
+    const config = resolveConfig({ env: { GENLOOP_JWT_SECRET: SECRET }, cwd });
+    expect(config).toMatchObject({
+      jsonLimitBytes: 4096,
+      corsOrigins: ['https://staging.example.com'],
+      auth: { issuer: 'genloop-staging' },
+    });
+  });
+
+  it.each([
+    ['big', 'GENLOOP_JSON_LIMIT_BYTES="big"'],
+    ['1000', 'GENLOOP_JSON_LIMIT_BYTES=1000'],
+    [String(128 * 1024 * 1024), '1024 to 67108864'],
+  ])('refuses GENLOOP_JSON_LIMIT_BYTES=%s', (value, expected) => {
+    const message = configError({
+      env: { GENLOOP_JWT_SECRET: SECRET, GENLOOP_JSON_LIMIT_BYTES: value },
+    });
+    expect(message).toContain(expected);
+  });
+
+  it.each([
+    ['*', 'wildcards are not allowed'],
+    ['https://*.example.com', 'wildcards are not allowed'],
+    ['https://app.example.com/', 'not an origin'],
+    ['https://app.example.com/app', 'not an origin'],
+    ['https://app.example.com?x=1', 'not an origin'],
+    ['https://user@app.example.com', 'not an origin'],
+    ['app.example.com', 'not an origin'],
+    ['ftp://files.example.com', 'not an origin'],
+    ['null', 'not an origin'],
+    ['https://app.example.com:99999', 'not an origin'],
+  ])('refuses GENLOOP_CORS_ORIGINS=%s', (value, expected) => {
+    const message = configError({
+      env: {
+        GENLOOP_JWT_SECRET: SECRET,
+        GENLOOP_CORS_ORIGINS: `https://ok.example.com,${value}`,
+      },
+    });
+    expect(message).toContain(`GENLOOP_CORS_ORIGINS holds "${value}"`);
+    expect(message).toContain(expected);
+    expect(message).toContain('scheme://host[:port]');
+  });
+
+  it.each(['https://project.supabase.co/auth/v1 ', 'my issuer', 'https://[broken'])(
+    'refuses GENLOOP_JWT_ISSUER=%j',
+    (value) => {
+      const message = configError({
+        env: { GENLOOP_JWT_SECRET: SECRET, GENLOOP_JWT_ISSUER: value },
+      });
+      expect(message).toContain('GENLOOP_JWT_ISSUER=');
+      expect(message).toContain('iss');
+    },
+  );
+
+  it.each(['short', 'a token with spaces that is long enough'])(
+    'refuses GENLOOP_METRICS_TOKEN=%j',
+    (value) => {
+      const message = configError({
+        env: { GENLOOP_JWT_SECRET: SECRET, GENLOOP_METRICS_TOKEN: value },
+      });
+      expect(message).toContain('GENLOOP_METRICS_TOKEN');
+      expect(message).toContain('at least 24');
+      // The token is a secret: the message does not repeat it.
+      expect(message).not.toContain(value);
+    },
+  );
+});
+
 describe('the embedded JWT secret', () => {
   it('is created once in the data folder and reused', () => {
     const dataDir = join(cwd, 'data');
@@ -258,5 +371,44 @@ describe('assertAuthConfigured', () => {
 
   it('accepts embedded mode with its generated secret', () => {
     expect(() => assertAuthConfigured(resolveConfig({ env: {}, cwd }))).not.toThrow();
+  });
+});
+
+describe('the public URL', () => {
+  it('outside embedded mode defaults to this machine, never to a request', () => {
+    const config = resolveConfig({
+      cwd,
+      env: { GENLOOP_JWT_SECRET: SECRET, DATABASE_URL, PORT: '7010' },
+    });
+    expect(config.publicBaseUrl).toBe('http://localhost:7010');
+    const embedded = resolveConfig({ cwd, env: {} });
+    expect(embedded.publicBaseUrl).toBeUndefined();
+    const set = resolveConfig({
+      cwd,
+      env: {
+        GENLOOP_JWT_SECRET: SECRET,
+        DATABASE_URL,
+        GENLOOP_PUBLIC_URL: 'https://genloop.example.com',
+      },
+    });
+    expect(set.publicBaseUrl).toBe('https://genloop.example.com');
+  });
+
+  it('must be public when the real Replicate has to reach it', () => {
+    const local = resolveConfig({ cwd, env: { GENLOOP_JWT_SECRET: SECRET, DATABASE_URL } });
+    expect(() => assertPublicUrlReachable(local, 'api')).toThrow(
+      /GENLOOP_PUBLIC_URL is http:\/\/localhost:8787/,
+    );
+    expect(() => assertPublicUrlReachable(local, 'simulator')).not.toThrow();
+    expect(() => assertPublicUrlReachable(local, 'disabled')).not.toThrow();
+    const reachable = resolveConfig({
+      cwd,
+      env: {
+        GENLOOP_JWT_SECRET: SECRET,
+        DATABASE_URL,
+        GENLOOP_PUBLIC_URL: 'https://genloop.example.com',
+      },
+    });
+    expect(() => assertPublicUrlReachable(reachable, 'api')).not.toThrow();
   });
 });

@@ -79,6 +79,21 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
     1024,
     512 * 1024 * 1024,
   );
+  const jsonLimitBytes = integerSetting(
+    'GENLOOP_JSON_LIMIT_BYTES',
+    pick(
+      'jsonLimitBytes',
+      parseIntegerEnv('GENLOOP_JSON_LIMIT_BYTES', env.GENLOOP_JSON_LIMIT_BYTES),
+    ) ?? 1024 * 1024,
+    1024,
+    // A JSON body is held in memory whole and parsed there, at several times its size.
+    64 * 1024 * 1024,
+  );
+  const corsOrigins = resolveCorsOrigins(
+    pick('corsOrigins', emptyToUndefined(env.GENLOOP_CORS_ORIGINS)?.split(',')) ?? [],
+  );
+  const metricsToken = emptyToUndefined(env.GENLOOP_METRICS_TOKEN);
+  if (metricsToken !== undefined) assertMetricsToken(metricsToken);
   const databasePoolSize = integerSetting(
     'GENLOOP_DB_POOL_SIZE',
     pick('databasePoolSize', parseIntegerEnv('GENLOOP_DB_POOL_SIZE', env.GENLOOP_DB_POOL_SIZE)) ??
@@ -86,8 +101,12 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
     1,
     1000,
   );
-  const publicBaseUrl = pick('publicBaseUrl', emptyToUndefined(env.GENLOOP_PUBLIC_URL));
-  if (publicBaseUrl !== undefined) assertHttpUrl('GENLOOP_PUBLIC_URL', publicBaseUrl);
+  const configuredPublicUrl = pick('publicBaseUrl', emptyToUndefined(env.GENLOOP_PUBLIC_URL));
+  if (configuredPublicUrl !== undefined) assertHttpUrl('GENLOOP_PUBLIC_URL', configuredPublicUrl);
+  // Links and webhook addresses are stored with jobs, so outside embedded mode they never come
+  // from a request's Host header: without the setting they name this machine's own port.
+  const publicBaseUrl =
+    configuredPublicUrl ?? (mode === 'postgres' ? `http://localhost:${port}` : undefined);
 
   const customProviderBaseUrl = emptyToUndefined(env.CUSTOM_PROVIDER_BASE_URL);
   if (customProviderBaseUrl !== undefined)
@@ -101,6 +120,8 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
       `GENLOOP_JWT_SECRET is ${jwtSecret.length} characters long; use the Supabase JWT secret or another secret of at least 32 characters.`,
     );
   }
+  const issuer = pick('jwtIssuer', emptyToUndefined(env.GENLOOP_JWT_ISSUER));
+  if (issuer !== undefined) assertIssuer(issuer);
   if (jwtSecret === undefined && jwksUrl === undefined && mode === 'embedded') {
     jwtSecret = embeddedSecret(dataDir);
   }
@@ -179,10 +200,14 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
       jwtSecret,
       jwksUrl,
       audience: pick('jwtAudience', emptyToUndefined(env.GENLOOP_JWT_AUDIENCE)) ?? 'authenticated',
+      issuer,
     },
     simulator,
     logLevel,
     bodyLimitBytes,
+    jsonLimitBytes,
+    corsOrigins,
+    metricsToken,
     databasePoolSize,
     publicBaseUrl,
     apiKeys,
@@ -219,6 +244,25 @@ export function assertAuthConfigured(config: ResolvedConfig): void {
   if (config.auth.jwtSecret === undefined && config.auth.jwksUrl === undefined) {
     throw new ConfigError(
       'GENLOOP_JWT_SECRET is not set: with DATABASE_URL genloop needs the Supabase JWT secret (GENLOOP_JWT_SECRET) or a JWKS URL (GENLOOP_JWKS_URL) to verify tokens.',
+    );
+  }
+}
+
+/**
+ * Throws when Replicate is served by its real API but could not reach genloop: it must fetch the
+ * input photos from genloop's signed links and post its webhooks to genloop, and a localhost
+ * address (the default outside embedded mode) is reachable from nowhere else.
+ */
+export function assertPublicUrlReachable(
+  config: ResolvedConfig,
+  replicateServedBy: 'api' | 'simulator' | 'disabled',
+): void {
+  if (replicateServedBy !== 'api' || config.publicBaseUrl === undefined) return;
+  if (config.providers.replicateWebhookUrl !== undefined && config.storage.driver === 's3') return;
+  const { hostname } = new URL(config.publicBaseUrl);
+  if (hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]') {
+    throw new ConfigError(
+      `GENLOOP_PUBLIC_URL is ${config.publicBaseUrl}: Replicate fetches input photos and posts webhooks there, so set it to the public address of genloop (https://genloop.example.com).`,
     );
   }
 }
@@ -347,6 +391,56 @@ function bucketSetting(name: string, value: string | undefined, fallback: string
     );
   }
   return bucket;
+}
+
+/**
+ * The exact origins browsers may call from, normalised as browsers send them in `Origin`
+ * (lower-case host, no default port). Credentials are allowed for them, so a wildcard, a path or
+ * anything that is not an http(s) origin is refused rather than guessed at.
+ */
+function resolveCorsOrigins(values: readonly string[]): string[] {
+  const origins = new Set<string>();
+  for (const raw of values) {
+    const value = raw.trim();
+    if (value === '') continue;
+    const fix =
+      'list exact origins as scheme://host[:port] with no path, comma-separated (e.g. https://app.example.com,http://localhost:3000).';
+    if (value.includes('*')) {
+      throw new ConfigError(
+        `GENLOOP_CORS_ORIGINS holds "${value}"; wildcards are not allowed because credentials are; ${fix}`,
+      );
+    }
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (
+      url === undefined ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      !/^[a-z][a-z0-9+.-]*:\/\/[^/?#@]+$/i.test(value)
+    ) {
+      throw new ConfigError(
+        `GENLOOP_CORS_ORIGINS holds "${value}", which is not an origin; ${fix}`,
+      );
+    }
+    origins.add(url.origin);
+  }
+  return [...origins];
+}
+
+function assertIssuer(issuer: string): void {
+  // `iss` is compared byte for byte; a stray space or a malformed URL would refuse every token.
+  const valid = /^[\x21-\x7e]+$/.test(issuer) && (!issuer.includes(':') || URL.canParse(issuer));
+  if (!valid) {
+    throw new ConfigError(
+      `GENLOOP_JWT_ISSUER="${issuer}" is not an issuer; give the exact iss claim of your tokens, e.g. https://<project>.supabase.co/auth/v1.`,
+    );
+  }
+}
+
+function assertMetricsToken(token: string): void {
+  if (!/^[\x21-\x7e]{24,}$/.test(token)) {
+    throw new ConfigError(
+      'GENLOOP_METRICS_TOKEN must be at least 24 printable characters without spaces; use a long random token (openssl rand -hex 24).',
+    );
+  }
 }
 
 function assertWebhookSecret(secret: string): void {

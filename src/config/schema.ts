@@ -11,9 +11,12 @@ export const fileConfigSchema = z
     jwtSecret: z.string(),
     jwksUrl: z.string(),
     jwtAudience: z.string(),
+    jwtIssuer: z.string(),
     simulator: z.enum(['auto', 'on', 'off']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     bodyLimitBytes: z.number(),
+    jsonLimitBytes: z.number(),
+    corsOrigins: z.array(z.string()),
     databasePoolSize: z.number(),
     publicBaseUrl: z.string(),
     // Interior images: where blobs live and which hosts provider assets may come from.
@@ -52,11 +55,24 @@ export interface ResolvedConfig {
     readonly jwtSecret: string | undefined;
     readonly jwksUrl: string | undefined;
     readonly audience: string;
+    /** GENLOOP_JWT_ISSUER: when set, tokens must carry exactly this `iss`. */
+    readonly issuer: string | undefined;
   };
   readonly simulator: 'auto' | 'on' | 'off';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** GENLOOP_BODY_LIMIT_BYTES: the largest body that is neither JSON nor a photo upload. */
   readonly bodyLimitBytes: number;
+  /** GENLOOP_JSON_LIMIT_BYTES: the largest JSON body, on every route (uploads included). */
+  readonly jsonLimitBytes: number;
+  /** GENLOOP_CORS_ORIGINS: browser origins allowed to call the API with credentials (none: no CORS). */
+  readonly corsOrigins: readonly string[];
+  /** GENLOOP_METRICS_TOKEN: bearer token GET /metrics requires (unset: /metrics is open). */
+  readonly metricsToken: string | undefined;
   readonly databasePoolSize: number;
+  /**
+   * GENLOOP_PUBLIC_URL: where clients and providers reach genloop (stored links, webhooks).
+   * Unset: `http://localhost:<port>` with a database URL; in embedded mode the request origin.
+   */
   readonly publicBaseUrl: string | undefined;
   readonly providers: ProviderSettings;
   readonly jobs: {

@@ -9,10 +9,17 @@ import './context.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { accessLog } from './middleware/access-log/index.ts';
 import { auth, type TokenVerifier } from './middleware/auth/index.ts';
-import { bodyLimit } from './middleware/body-limit/index.ts';
+import {
+  bodyLimit,
+  isJsonContentType,
+  isMultipartContentType,
+} from './middleware/body-limit/index.ts';
+import { cors } from './middleware/cors/index.ts';
 import { httpMetrics } from './middleware/http-metrics/index.ts';
 import { openAIErrors } from './middleware/openai-errors/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
+import { securityHeaders } from './middleware/security-headers/index.ts';
+import { staticBearer } from './middleware/static-bearer/index.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -42,7 +49,8 @@ export interface AppDependencies {
 
 /**
  * Builds genloop's HTTP app. Routes are mounted per resource; everything under `/api` needs a
- * bearer token. Tests drive it in-process with `app.request(...)`.
+ * bearer token. Every answer carries the security headers; CORS is on for the configured
+ * origins only. Tests drive it in-process with `app.request(...)`.
  */
 export function createApp({
   config,
@@ -55,38 +63,45 @@ export function createApp({
 }: AppDependencies) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId());
+  // Renders and signed upload links are shown by apps on other origins (`<img src>`).
+  app.use(securityHeaders({ crossOriginPrefixes: ['/files/'] }));
   app.use(accessLog({ logger }));
+  if (config.corsOrigins.length > 0) app.use(cors({ origins: config.corsOrigins }));
   app.use('/v1/*', openAIErrors());
-  // The interior upload route carries photos and applies its own, larger limit.
-  const globalBodyLimit = bodyLimit({ maxBytes: config.bodyLimitBytes });
-  app.use(async function bodyLimitExceptUploads(c, next) {
-    if (interior && c.req.method === 'POST' && c.req.path === GENERATIONS_PATH) return next();
-    return globalBodyLimit(c, next);
+  const jsonBodyLimit = bodyLimit({ maxBytes: config.jsonLimitBytes });
+  const generalBodyLimit = bodyLimit({ maxBytes: config.bodyLimitBytes });
+  app.use(async function bodyLimits(c, next) {
+    const type = c.req.header('content-type');
+    // JSON is buffered and parsed whole, so it is held to its own limit on every route, the
+    // upload route included; only photos sent as multipart there get that route's larger limit.
+    if (isJsonContentType(type)) return jsonBodyLimit(c, next);
+    if (
+      interior &&
+      c.req.method === 'POST' &&
+      c.req.path === GENERATIONS_PATH &&
+      isMultipartContentType(type)
+    ) {
+      return next();
+    }
+    return generalBodyLimit(c, next);
   });
   if (services) app.use(httpMetrics({ metrics: services.metrics }));
 
-  const requireUser = auth({
+  const tokenOptions = {
     jwtSecret: config.auth.jwtSecret,
     jwksUrl: config.auth.jwksUrl,
     audience: config.auth.audience,
+    issuer: config.auth.issuer,
     ...(verifier ? { verifier } : {}),
-  });
+  };
+  const requireUser = auth(tokenOptions);
   // Replicate's webhook authenticates by its signature, not by a bearer token.
   app.use('/api/*', async function requireUserExceptWebhooks(c, next) {
     if (interior && c.req.path === WEBHOOK_PATH) return next();
     return requireUser(c, next);
   });
   app.use('/functions/*', requireUser);
-  app.use(
-    '/v1/*',
-    auth({
-      jwtSecret: config.auth.jwtSecret,
-      jwksUrl: config.auth.jwksUrl,
-      audience: config.auth.audience,
-      apiKeys: config.apiKeys,
-      ...(verifier ? { verifier } : {}),
-    }),
-  );
+  app.use('/v1/*', auth({ ...tokenOptions, apiKeys: config.apiKeys }));
 
   app.route('/', healthRoutes(db));
   app.route('/', meRoutes(db));
@@ -94,6 +109,9 @@ export function createApp({
   app.route('/', docsRoutes());
   if (services) {
     const { registry } = services.metrics;
+    if (config.metricsToken !== undefined) {
+      app.use('/metrics', staticBearer({ token: config.metricsToken, realm: 'metrics' }));
+    }
     app.get('/metrics', async (c) =>
       c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }),
     );

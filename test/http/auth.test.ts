@@ -4,11 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Hono } from 'hono';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../src/cli/token.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import { type App, createApp } from '../../src/http/app.ts';
-import { createTokenVerifier } from '../../src/http/middleware/auth/index.ts';
+import { errorHandler } from '../../src/http/error-handler.ts';
+import { auth, createTokenVerifier } from '../../src/http/middleware/auth/index.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
@@ -20,16 +23,18 @@ afterAll(() => rmSync(CONFIG_DIR, { recursive: true, force: true }));
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
-function testConfig() {
+function testConfig(env: Record<string, string> = {}) {
   // A secret is given, so nothing is written to a data folder.
-  return resolveConfig({ env: { GENLOOP_JWT_SECRET: SECRET }, cwd: CONFIG_DIR });
+  return resolveConfig({ env: { GENLOOP_JWT_SECRET: SECRET, ...env }, cwd: CONFIG_DIR });
 }
 
 interface TokenOptions {
   sub?: string;
   role?: string;
   audience?: string;
-  expiresAt?: number;
+  /** Seconds since the epoch; null signs a token without `exp`. */
+  expiresAt?: number | null;
+  issuer?: string;
   secret?: string;
 }
 
@@ -38,15 +43,17 @@ function hsToken({
   role = 'authenticated',
   audience = 'authenticated',
   expiresAt = Math.floor(Date.now() / 1000) + 3600,
+  issuer,
   secret = SECRET,
 }: TokenOptions = {}): Promise<string> {
-  return new SignJWT({ role })
+  const jwt = new SignJWT({ role })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(expiresAt)
-    .sign(new TextEncoder().encode(secret));
+    .setIssuedAt();
+  if (expiresAt !== null) jwt.setExpirationTime(expiresAt);
+  if (issuer !== undefined) jwt.setIssuer(issuer);
+  return jwt.sign(new TextEncoder().encode(secret));
 }
 
 function base64url(value: unknown): string {
@@ -127,6 +134,17 @@ describeEachDriver('HTTP auth with an HS256 secret', (use) => {
     expect((await problemOf(response)).code).toBe('token_expired');
   });
 
+  it('answers 401 invalid_token for a token without exp, which would never stop working', async () => {
+    const response = await me(bearer(await hsToken({ expiresAt: null })));
+    expect(response.status).toBe(401);
+    expect((await problemOf(response)).code).toBe('invalid_token');
+  });
+
+  it('accepts any iss while GENLOOP_JWT_ISSUER is unset', async () => {
+    const response = await me(bearer(await hsToken({ issuer: 'https://anyone.example.com' })));
+    expect(response.status).toBe(200);
+  });
+
   it('answers 401 for a token with the wrong audience', async () => {
     const response = await me(bearer(await hsToken({ audience: 'some-other-api' })));
     expect(response.status).toBe(401);
@@ -153,15 +171,108 @@ describeEachDriver('HTTP auth with an HS256 secret', (use) => {
     });
   });
 
-  it('answers 200 for a service_role token, run as service_role', async () => {
+  it('answers 200 for a service_role token, run as the user in sub under row-level security', async () => {
     const sub = randomUUID();
     const response = await me(bearer(await hsToken({ sub, role: 'service_role' })));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       user_id: sub,
       role: 'service_role',
-      database_role: 'service_role',
+      database_role: 'authenticated',
       database_uid: sub,
+    });
+  });
+});
+
+describeEachDriver('HTTP auth with GENLOOP_JWT_ISSUER', (use) => {
+  const ISSUER = 'https://project.supabase.co/auth/v1';
+  let app: App;
+  let config: ReturnType<typeof testConfig>;
+  beforeAll(() => {
+    config = testConfig({ GENLOOP_JWT_ISSUER: ISSUER });
+    app = createApp({ config, db: use().db, logger });
+  });
+
+  const me = (token: string) =>
+    app.request('/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
+
+  it('accepts a token whose iss is the configured issuer', async () => {
+    const sub = randomUUID();
+    const response = await me(await hsToken({ sub, issuer: ISSUER }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ user_id: sub, database_uid: sub });
+  });
+
+  it('answers 401 invalid_token for another iss or none', async () => {
+    for (const token of [
+      await hsToken({ issuer: 'https://other.supabase.co/auth/v1' }),
+      await hsToken({ issuer: `${ISSUER}/` }),
+      await hsToken(),
+    ]) {
+      const response = await me(token);
+      expect(response.status).toBe(401);
+      expect((await problemOf(response)).code).toBe('invalid_token');
+    }
+  });
+
+  it('still answers token_expired for an expired token of the right issuer', async () => {
+    const token = await hsToken({ issuer: ISSUER, expiresAt: Math.floor(Date.now() / 1000) - 120 });
+    const response = await me(token);
+    expect(response.status).toBe(401);
+    expect((await problemOf(response)).code).toBe('token_expired');
+  });
+
+  it('accepts the tokens `genloop token` signs with this configuration', async () => {
+    const user = randomUUID();
+    for (const role of ['authenticated', 'service_role'] as const) {
+      const response = await me(await signDevToken(config, { user, role, expiresIn: '5m' }));
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ user_id: user, role });
+    }
+  });
+});
+
+describe('the claims handed to the database', () => {
+  /** A tiny app that answers with the caller as the auth middleware saw it. */
+  function whoAmI(options: Parameters<typeof auth>[0]) {
+    const app = new Hono();
+    app.onError(errorHandler(logger));
+    app.use(auth(options));
+    app.get('/', (c) => {
+      const { role, claims } = c.get('auth');
+      return c.json({ role, database_role: claims.role });
+    });
+    return async (token: string) => {
+      const response = await app.request('/', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+  }
+
+  it('are authenticated for a service_role token on a route that does not require it', async () => {
+    const ask = whoAmI({ jwtSecret: SECRET });
+    expect(await ask(await hsToken({ role: 'service_role' }))).toEqual({
+      status: 200,
+      body: { role: 'service_role', database_role: 'authenticated' },
+    });
+  });
+
+  it('keep the service_role on a route that requires it (admin routes)', async () => {
+    const ask = whoAmI({ jwtSecret: SECRET, requireRole: 'service_role' });
+    expect(await ask(await hsToken({ role: 'service_role' }))).toEqual({
+      status: 200,
+      body: { role: 'service_role', database_role: 'service_role' },
+    });
+    expect((await ask(await hsToken())).status).toBe(403);
+  });
+
+  it('are authenticated for a gateway API key', async () => {
+    const key = 'gl_claims_test_key_0123456789abcdef';
+    const ask = whoAmI({ jwtSecret: SECRET, apiKeys: [key] });
+    expect(await ask(key)).toEqual({
+      status: 200,
+      body: { role: 'service_role', database_role: 'authenticated' },
     });
   });
 });
@@ -235,5 +346,20 @@ describeEachDriver('HTTP auth with a JWKS URL', (use) => {
 describe('createTokenVerifier', () => {
   it('refuses to be built without a secret or a JWKS URL', () => {
     expect(() => createTokenVerifier({})).toThrow(/jwtSecret or jwksUrl/);
+  });
+
+  it('refuses an empty issuer when built', () => {
+    expect(() => createTokenVerifier({ jwtSecret: SECRET, issuer: ' ' })).toThrow(/issuer/);
+  });
+
+  it('requires exp and, when configured, the issuer', async () => {
+    const verify = createTokenVerifier({ jwtSecret: SECRET, issuer: 'genloop-test' });
+    await expect(verify(await hsToken({ issuer: 'genloop-test' }))).resolves.toMatchObject({
+      iss: 'genloop-test',
+    });
+    await expect(
+      verify(await hsToken({ issuer: 'genloop-test', expiresAt: null })),
+    ).rejects.toThrow(/exp/);
+    await expect(verify(await hsToken({ issuer: 'someone-else' }))).rejects.toThrow(/iss/);
   });
 });

@@ -13,7 +13,12 @@ export interface AuthOptions {
   /** JWKS endpoint for asymmetric keys (Supabase's new signing keys, or any IdP). */
   jwksUrl?: string | undefined;
   audience?: string;
-  /** Only callers with this role pass (admin routes use 'service_role'). */
+  /** When set, a token must carry exactly this `iss` (Supabase: `https://<project>.supabase.co/auth/v1`). */
+  issuer?: string | undefined;
+  /**
+   * Only callers with this role pass (admin routes use 'service_role'). Only on such routes do
+   * the claims handed to the database keep the service_role; see {@link auth}.
+   */
   requireRole?: 'service_role';
   /** Static API keys also accepted as bearer tokens (the OpenAI-compatible gateway). */
   apiKeys?: readonly string[];
@@ -30,36 +35,53 @@ export type TokenVerifier = (token: string) => Promise<JWTPayload>;
 
 /**
  * Builds the function that verifies a bearer token: signature (HS256 with the secret, or the
- * keys at the JWKS URL), expiry, and audience. `alg: none` and any algorithm outside the
- * configured family are refused by jose before the signature is looked at.
+ * keys at the JWKS URL), expiry, audience and, when configured, issuer. `alg: none` and any
+ * algorithm outside the configured family are refused by jose before the signature is looked at.
+ * A token without `exp` is refused too: it would never stop working.
  */
 export function createTokenVerifier({
   jwtSecret,
   jwksUrl,
   audience = 'authenticated',
+  issuer,
 }: AuthOptions): TokenVerifier {
   if (jwtSecret === undefined && jwksUrl === undefined) {
     throw new TypeError('auth: set jwtSecret or jwksUrl');
   }
+  if (issuer !== undefined && issuer.trim() === '') {
+    throw new TypeError('auth: issuer must not be empty');
+  }
+  const claims = {
+    audience,
+    requiredClaims: ['exp', 'sub'],
+    ...(issuer === undefined ? {} : { issuer }),
+  };
   if (jwksUrl !== undefined) {
     const keys = createRemoteJWKSet(new URL(jwksUrl));
-    return async (token) =>
-      (await jwtVerify(token, keys, { audience, algorithms: ['RS256', 'ES256', 'EdDSA'] })).payload;
+    const options = { ...claims, algorithms: ['RS256', 'ES256', 'EdDSA'] };
+    return async (token) => (await jwtVerify(token, keys, options)).payload;
   }
   const key = new TextEncoder().encode(jwtSecret);
-  return async (token) =>
-    (await jwtVerify(token, key, { audience, algorithms: ['HS256'] })).payload;
+  const options = { ...claims, algorithms: ['HS256'] };
+  return async (token) => (await jwtVerify(token, key, options)).payload;
 }
 
 /**
  * Requires `Authorization: Bearer <jwt>` and puts the caller on the context as `auth`.
  * Failures are 401 with codes `missing_token`, `token_expired` or `invalid_token`.
+ *
+ * `auth.role` is the token's role, for decisions about what the caller may do. `auth.claims`
+ * are what the database runs as, and their role is `authenticated` unless the route requires
+ * the service_role: a service_role token on a user route acts as the user in its `sub`, under
+ * row-level security, instead of silently reaching every user's rows.
  */
 export function auth(options: AuthOptions & { verifier?: TokenVerifier }): MiddlewareHandler {
   const verify = options.verifier ?? createTokenVerifier(options);
   const requireRole = options.requireRole;
   const keyDigests = (options.apiKeys ?? []).map(digest);
   const cache = new TokenCache<AuthInfo>({ ttlMs: options.tokenCacheMs ?? 10_000 });
+  const databaseRole = (role: AuthInfo['role']): AuthInfo['role'] =>
+    requireRole === 'service_role' ? role : 'authenticated';
 
   /** Who `token` belongs to and until when that holds; throws the 401. */
   async function authenticate(token: string): Promise<{ info: AuthInfo; expiresAtMs?: number }> {
@@ -69,7 +91,7 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
           kind: 'api_key',
           userId: NIL_UUID,
           role: 'service_role',
-          claims: { sub: NIL_UUID, role: 'service_role' },
+          claims: { sub: NIL_UUID, role: databaseRole('service_role') },
         },
       };
     }
@@ -88,15 +110,16 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
         },
       );
     }
-    const role = payload.role;
-    const sub = payload.sub;
+    const { role, sub, exp } = payload;
     if (
       (role !== 'authenticated' && role !== 'service_role') ||
       typeof sub !== 'string' ||
-      !UUID.test(sub)
+      !UUID.test(sub) ||
+      // Checked again here for verifiers given from outside: the cache relies on `exp`.
+      typeof exp !== 'number'
     ) {
       throw new HttpError(401, 'invalid_token', 'invalid token', {
-        detail: 'the token needs a uuid sub and the role authenticated or service_role',
+        detail: 'the token needs a uuid sub, an exp and the role authenticated or service_role',
         headers: { 'www-authenticate': `Bearer error="invalid_token"` },
       });
     }
@@ -105,9 +128,9 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
         kind: 'user',
         userId: sub.toLowerCase(),
         role,
-        claims: { ...payload, sub: sub.toLowerCase(), role },
+        claims: { ...payload, sub: sub.toLowerCase(), role: databaseRole(role) },
       },
-      ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}),
+      expiresAtMs: exp * 1000,
     };
   }
 

@@ -6,6 +6,28 @@ export interface BodyLimitOptions {
   maxBytes: number;
 }
 
+/** The test the JSON readers (strict-json, the upload route) apply to Content-Type. */
+const JSON_READERS_TYPE = /^application\/(.+\+)?json\s*(;|$)/i;
+const MULTIPART_TYPE = /^multipart\/form-data\s*(;|$)/i;
+
+/**
+ * True for a body that will be read as JSON: `application/json`, the `+json` types, and any other
+ * media type naming JSON. It errs towards JSON, because a body a reader parses as JSON must never
+ * escape the JSON limit through a Content-Type this test missed.
+ */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  if (JSON_READERS_TYPE.test(contentType)) return true;
+  const semicolon = contentType.indexOf(';');
+  const mediaType = semicolon === -1 ? contentType : contentType.slice(0, semicolon);
+  return /json/i.test(mediaType);
+}
+
+/** True for `multipart/form-data`, the only type photo uploads come as. */
+export function isMultipartContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && MULTIPART_TYPE.test(contentType);
+}
+
 /**
  * Rejects bodies over `maxBytes` with 413 `payload_too_large`: at once when Content-Length says
  * so, and for chunked uploads as soon as the running count passes the limit, before the body
