@@ -50,7 +50,9 @@ CREATE FUNCTION public.genloop_generation_canceled() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  if current_user = 'authenticated' then
+  -- Inside a security definer function current_user is the owner; the caller's role is the
+  -- `role` setting that PostgREST (and genloop) switch to.
+  if current_setting('role', true) in ('authenticated', 'anon') then
     new.finished_at := timezone('utc', now());
   end if;
   insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
@@ -621,6 +623,7 @@ CREATE TABLE public.ai_provider_attempts (
     retry_after_ms integer,
     error jsonb,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    training_example_id uuid,
     CONSTRAINT ai_provider_attempts_attempt_no_check CHECK ((attempt_no >= 1)),
     CONSTRAINT ai_provider_attempts_error_class_check CHECK ((error_class = ANY (ARRAY['rate_limited'::text, 'server_error'::text, 'timeout'::text, 'network'::text, 'bad_request'::text, 'auth'::text, 'content_policy'::text, 'invalid_output'::text, 'stream_cut'::text, 'canceled'::text, 'unknown'::text]))),
     CONSTRAINT ai_provider_attempts_failure_has_class CHECK (((status = 'succeeded'::text) OR (error_class IS NOT NULL))),
@@ -628,6 +631,8 @@ CREATE TABLE public.ai_provider_attempts (
     CONSTRAINT ai_provider_attempts_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'timeout'::text, 'aborted'::text]))),
     CONSTRAINT ai_provider_attempts_timings_check CHECK (((latency_ms >= 0) AND (ttfb_ms >= 0) AND (retry_after_ms >= 0)))
 );
+
+COMMENT ON COLUMN public.ai_provider_attempts.training_example_id IS 'ai_training_examples.id of the generation this attempt belongs to; null only on attempts written before it existed whose request_id names no single training row';
 
 ALTER TABLE public.ai_provider_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.ai_provider_attempts_id_seq
@@ -921,7 +926,10 @@ ALTER TABLE ONLY public.ai_provider_attempts
     ADD CONSTRAINT ai_provider_attempts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.ai_provider_attempts
-    ADD CONSTRAINT ai_provider_attempts_request_attempt_key UNIQUE (request_id, attempt_no);
+    ADD CONSTRAINT ai_provider_attempts_training_example_attempt_key UNIQUE (training_example_id, attempt_no);
+
+ALTER TABLE public.ai_provider_attempts
+    ADD CONSTRAINT ai_provider_attempts_training_example_required CHECK ((training_example_id IS NOT NULL)) NOT VALID;
 
 ALTER TABLE ONLY public.ai_provider_configs
     ADD CONSTRAINT ai_provider_configs_one_default_per_environment EXCLUDE USING btree (environment WITH =) WHERE (is_default) DEFERRABLE;
@@ -1010,6 +1018,8 @@ CREATE INDEX ai_generations_running_lease_idx ON public.ai_generations USING btr
 CREATE INDEX ai_generations_timed_out_predictions_idx ON public.ai_generations USING btree (finished_at) WHERE ((status = 'timed_out'::text) AND (provider_prediction_id IS NOT NULL));
 
 CREATE INDEX ai_provider_attempts_provider_created_at_idx ON public.ai_provider_attempts USING btree (provider, created_at DESC);
+
+CREATE INDEX ai_provider_attempts_request_id_idx ON public.ai_provider_attempts USING btree (request_id);
 
 CREATE INDEX ai_response_cache_expires_at_idx ON public.ai_response_cache USING btree (expires_at);
 

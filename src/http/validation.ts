@@ -1,6 +1,7 @@
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { z } from 'zod';
+import { findUnstorableText } from '../lib/storable-text.ts';
 import { type FieldError, HttpError } from './http-error.ts';
 
 const TARGET_NAMES: Record<string, string> = {
@@ -32,6 +33,25 @@ export function validationFailed(errors: FieldError[]): HttpError {
     detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
     errors,
   });
+}
+
+/** What a field error says about text Postgres cannot store (see `isStorableText`). */
+export const INVALID_TEXT_MESSAGE =
+  'must be UTF-8 text without NUL characters or lone UTF-16 surrogates';
+
+/** The field error for text Postgres cannot store, at `field` (`body.prompt`). */
+export function invalidText(field: string): FieldError {
+  return { field, code: 'invalid_text', message: INVALID_TEXT_MESSAGE };
+}
+
+/**
+ * Throws the 400 `validation_failed` naming the first string of a parsed body (key or value)
+ * that Postgres cannot store; every route's text goes through this one check before it can
+ * reach a text or jsonb column.
+ */
+export function rejectUnstorableText(value: unknown, prefix = 'body'): void {
+  const path = findUnstorableText(value);
+  if (path !== undefined) throw validationFailed([invalidText([prefix, ...path].join('.'))]);
 }
 
 /** The OpenAPIHono default hook: a failed validation is a 400 `validation_failed` with fields. */

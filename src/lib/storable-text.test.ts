@@ -5,6 +5,7 @@ import {
   mayHoldUnstorableText,
   storableJson,
   toStorableText,
+  wasUtf8In,
 } from './storable-text.ts';
 
 describe('storable text', () => {
@@ -54,5 +55,14 @@ describe('storable text', () => {
       expect(mayHoldUnstorableText(JSON.stringify({ text }))).toBe(true);
     }
     expect(mayHoldUnstorableText(JSON.stringify({ text: 'plain é 中文' }))).toBe(false);
+  });
+
+  it('tells a form field that held U+FFFD from one a decoder repaired', () => {
+    const decoder = new TextDecoder();
+    const sent = Buffer.from('prompt=a loft \uFFFD\r\n');
+    expect(wasUtf8In(decoder.decode(sent.subarray(7, 15)), sent)).toBe(true);
+    const wtf8 = Buffer.from([0x70, 0x3d, 0x61, 0xed, 0xa0, 0x80, 0x62]);
+    expect(wasUtf8In(decoder.decode(wtf8.subarray(2)), wtf8)).toBe(false);
+    expect(wasUtf8In('plain', Buffer.alloc(0))).toBe(true);
   });
 });

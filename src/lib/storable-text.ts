@@ -16,6 +16,18 @@ export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 }
 
+/**
+ * True when `value`, a text field that a form decoder read out of `body`, was valid UTF-8 there.
+ * Form decoders replace bytes that are not UTF-8 (a lone surrogate written as WTF-8, say) with
+ * U+FFFD instead of failing; a value holding U+FFFD whose UTF-8 encoding occurs nowhere in the
+ * body is such a repair. (Should another part happen to hold the repaired text, the value is
+ * let through, and what is stored is that storable text.)
+ */
+export function wasUtf8In(value: string, body: Uint8Array): boolean {
+  if (!value.includes('\uFFFD')) return true;
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes(value, 0, 'utf8');
+}
+
 /** `value` with every NUL and lone surrogate replaced by U+FFFD, the replacement character. */
 export function toStorableText(value: string): string {
   return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATES, '\uFFFD');

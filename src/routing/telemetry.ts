@@ -38,13 +38,19 @@ export interface GenerationFacts {
   safetyCompliant?: boolean | null;
 }
 
-/** Builds the rows for one generation; the seed 000 fields come straight from the metadata. */
+/**
+ * Builds the rows for one generation; the seed 000 fields come straight from the metadata. Its
+ * attempts carry the training row's id, so that generations sharing a request id keep theirs.
+ */
 export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
   const { metadata } = facts;
   const generationId = facts.generationId ?? null;
+  // Minted here, never taken from the request: the request id is the client's to repeat, so the
+  // attempts are keyed by this id instead.
+  const exampleId = randomUUID();
   return {
     example: {
-      id: randomUUID(),
+      id: exampleId,
       user_id: facts.userId,
       source: facts.source ?? 'generation',
       recipe: facts.recipe,
@@ -72,6 +78,7 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
       created_at: new Date().toISOString(),
     },
     attempts: facts.attempts.map((attempt) => ({
+      training_example_id: exampleId,
       request_id: metadata.requestId,
       generation_id: generationId,
       attempt_no: attempt.attemptNo,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.ts';
+import { storableJson } from '../lib/storable-text.ts';
 
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -45,14 +46,17 @@ export async function claimIdempotencyKey(
     [input.userId, input.key],
   );
   const row = rows[0];
-  // Deleted meanwhile (the first request failed with a 5xx): this request may go ahead.
+  // Deleted meanwhile (the first request was refused or failed): this request may go ahead.
   if (!row) return claimIdempotencyKey(db, input);
   if (row.request_hash !== input.requestHash) return { state: 'mismatch' };
   if (row.status === 'in_progress') return { state: 'in_progress' };
   return { state: 'replay', status: row.response_status ?? 200, body: row.response_body };
 }
 
-/** Stores the response of the first request so retries replay it. */
+/**
+ * Stores the response of the first request so retries replay it. A response can echo what the
+ * client sent; text Postgres cannot store is kept as U+FFFD rather than failing the request.
+ */
 export async function completeIdempotencyKey(
   db: Queryable,
   input: { userId: string; key: string; status: number; body: unknown; resourceId?: string | null },
@@ -65,13 +69,13 @@ export async function completeIdempotencyKey(
       input.userId,
       input.key,
       input.status,
-      JSON.stringify(input.body ?? null),
+      storableJson(input.body ?? null),
       input.resourceId ?? null,
     ],
   );
 }
 
-/** Forgets a key whose request did not produce a replayable answer (5xx, 429). */
+/** Forgets a key whose request was refused or failed (4xx, 5xx): there is nothing to replay. */
 export async function releaseIdempotencyKey(
   db: Queryable,
   userId: string,

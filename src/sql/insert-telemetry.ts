@@ -33,6 +33,8 @@ export interface TrainingExampleRow {
 
 /** One `ai_provider_attempts` row. */
 export interface ProviderAttemptRow {
+  /** The `id` of its generation's training row: the key of its attempts (request_id may repeat). */
+  training_example_id: string;
   request_id: string;
   generation_id: string | null;
   attempt_no: number;
@@ -67,18 +69,19 @@ function insertTrainingSql(param: string): string {
      on conflict (id) do nothing`;
 }
 
-const ATTEMPT_COLUMNS = `request_id, generation_id, attempt_no, provider, model, status, error_class,
-  http_status, latency_ms, ttfb_ms, retry_after_ms, error, created_at`;
+const ATTEMPT_COLUMNS = `training_example_id, request_id, generation_id, attempt_no, provider, model,
+  status, error_class, http_status, latency_ms, ttfb_ms, retry_after_ms, error, created_at`;
 
 /** Inserts `ai_provider_attempts` rows from the jsonb array parameter `$param`. */
 function insertAttemptsSql(param: string): string {
   return `insert into public.ai_provider_attempts (${ATTEMPT_COLUMNS})
      select ${ATTEMPT_COLUMNS}
        from jsonb_to_recordset(${param}::jsonb) as x(
-         request_id uuid, generation_id uuid, attempt_no integer, provider text, model text,
-         status text, error_class text, http_status integer, latency_ms integer, ttfb_ms integer,
-         retry_after_ms integer, error jsonb, created_at timestamptz)
-     on conflict (request_id, attempt_no) do nothing`;
+         training_example_id uuid, request_id uuid, generation_id uuid, attempt_no integer,
+         provider text, model text, status text, error_class text, http_status integer,
+         latency_ms integer, ttfb_ms integer, retry_after_ms integer, error jsonb,
+         created_at timestamptz)
+     on conflict (training_example_id, attempt_no) do nothing`;
 }
 
 const INSERT_TRAINING = insertTrainingSql('$1');

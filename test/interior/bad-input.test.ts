@@ -312,7 +312,7 @@ describeEachInteriorStack(
       await expectProblem(
         await post(new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), 'application/json'),
         400,
-        'invalid_json',
+        'invalid_utf8',
         'body',
       );
       await expectProblem(

@@ -6,6 +6,7 @@ import { SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import { createAIGenerationCommandSchema } from '../../recipes/flashcards/command.ts';
 import type { Services } from '../../services.ts';
 import { finalizeGeneration } from '../../sql/usage.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { HttpError } from '../http-error.ts';
 import { idempotency } from '../middleware/idempotency/index.ts';
 import { strictJson } from '../middleware/strict-json/index.ts';
@@ -152,7 +153,10 @@ export function flashcardRoutes(services: Services) {
       security,
       request: {
         query: z.object({
-          cursor: z.string().max(200).optional(),
+          cursor: z
+            .string()
+            .optional()
+            .openapi({ description: 'next_cursor of the previous page' }),
           limit: z.coerce.number().int().min(1).max(100).default(20),
         }),
       },
@@ -543,26 +547,6 @@ export function uuidOr404(value: string, what: string): string {
 
 export function notFound(what: string): HttpError {
   return new HttpError(404, 'not_found', `${what} not found`);
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) {
-    throw new HttpError(400, 'invalid_cursor', 'invalid cursor', {
-      errors: [
-        {
-          field: 'query.cursor',
-          code: 'invalid',
-          message: 'use next_cursor from the previous page',
-        },
-      ],
-    });
-  }
-  return { createdAt, id };
 }
 
 /** Dates as ISO strings, numbers as numbers: the JSON the API documents. */

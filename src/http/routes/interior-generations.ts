@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { isStorableText, toStorableText, wasUtf8In } from '../../lib/storable-text.ts';
 import type { InteriorDeps } from '../../recipes/interior/deps.ts';
 import type { Interior } from '../../recipes/interior/index.ts';
 import {
@@ -12,18 +13,21 @@ import type { Services } from '../../services.ts';
 import { type FieldError, HttpError } from '../http-error.ts';
 import { bodyLimit } from '../middleware/body-limit/index.ts';
 import { idempotency } from '../middleware/idempotency/index.ts';
+import { strictJsonText } from '../middleware/strict-json/index.ts';
 import { ProblemSchema } from '../problem-schema.ts';
-import { fieldErrors, validationFailed, validationHook } from '../validation.ts';
+import { fieldErrors, invalidText, validationFailed, validationHook } from '../validation.ts';
 import { cancelGeneration, notFound, submitRefusalToHttp, uuidOr404 } from './flashcards.ts';
 
 /** The path of the upload route, which has its own body limit (app.ts skips the global one). */
 export const GENERATIONS_PATH = '/api/v1/generations';
 const MAX_IMAGES = 4;
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
+/** The fields and the images with room to spare; far more is no form of ours, only work. */
+const MAX_FORM_PARTS = 32;
+const FORM_FIELDS: ReadonlySet<string> = new Set(Object.keys(interiorFieldsSchema.shape));
 
 const problem = { 'application/problem+json': { schema: ProblemSchema } };
 const security = [{ bearerAuth: [] }];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const VariantSchema = z.object({
   url: z.string(),
@@ -159,11 +163,30 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
       ],
     });
   }
+  const parts = Object.values(form).reduce<number>(
+    (count, value) => count + (Array.isArray(value) ? value.length : 1),
+    0,
+  );
+  if (parts > MAX_FORM_PARTS) {
+    throw validationFailed([
+      {
+        field: 'body',
+        code: 'too_many_parts',
+        message: `at most ${MAX_FORM_PARTS} parts: the fields, and up to ${MAX_IMAGES} images`,
+      },
+    ]);
+  }
+  const body = new Uint8Array(await c.req.arrayBuffer());
   const errors: FieldError[] = [];
-  const raw: Record<string, unknown> = {};
+  // Without a prototype, a field named __proto__ is a field like any other (and refused).
+  const raw: Record<string, unknown> = Object.create(null);
   const files: { file: File; field: string }[] = [];
   for (const [key, value] of Object.entries(form)) {
-    if (key === 'images') {
+    // A name that is none of ours is refused below whatever bytes it had; only names and values
+    // that could be stored are checked, each search of the body at most once per known field.
+    if (!isStorableText(key)) {
+      errors.push(invalidText(`body.${toStorableText(key)}`));
+    } else if (key === 'images') {
       const list = Array.isArray(value) ? value : [value];
       list.forEach((item, index) => {
         const field = `body.images.${index}`;
@@ -177,6 +200,8 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
       errors.push({ field: `body.${key}`, code: 'duplicate', message: 'give this field once' });
     } else if (typeof value !== 'string') {
       errors.push({ field: `body.${key}`, code: 'not_text', message: 'only images may be files' });
+    } else if (!isStorableText(value) || (FORM_FIELDS.has(key) && !wasUtf8In(value, body))) {
+      errors.push(invalidText(`body.${key}`));
     } else {
       raw[key] = value;
     }
@@ -213,15 +238,10 @@ async function readMultipart(c: Context, deps: InteriorDeps) {
 }
 
 async function readJson(c: Context) {
-  const bytes = await c.req.arrayBuffer();
-  if (bytes.byteLength === 0) {
-    throw new HttpError(400, 'empty_body', 'the request body is empty', {
-      errors: [{ field: 'body', code: 'required', message: 'a JSON body is required' }],
-    });
-  }
+  const text = strictJsonText(await c.req.arrayBuffer());
   let body: unknown;
   try {
-    body = JSON.parse(utf8.decode(bytes));
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON', {
       errors: [{ field: 'body', code: 'invalid_json', message: 'the body must be UTF-8 JSON' }],

@@ -56,7 +56,10 @@ export function renderRoutes(interior: Interior) {
           style: z.enum(STYLE_NAMES as [string, ...string[]]).optional(),
           room_type: z.enum(ROOM_TYPE_NAMES as [string, ...string[]]).optional(),
           generation_id: z.string().uuid().optional(),
-          cursor: z.string().max(200).optional(),
+          cursor: z
+            .string()
+            .optional()
+            .openapi({ description: 'next_cursor of the previous page' }),
           limit: z.coerce.number().int().min(1).max(100).default(20),
         }),
       },

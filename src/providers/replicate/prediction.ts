@@ -17,7 +17,8 @@ export type PredictionStatus = (typeof PREDICTION_STATUSES)[number];
  */
 export const predictionSchema = z
   .object({
-    id: z.string().min(1).max(128),
+    // Replicate's ids are short alphanumeric strings; anything else cannot be one of ours.
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'not a prediction id'),
     status: z.enum(PREDICTION_STATUSES),
     model: z.string().optional(),
     version: z.string().optional(),

@@ -24,6 +24,8 @@ describe('interior request rules', () => {
     [{ mode: 'imagine', room_type: 'garage' }, 'room_type'],
     [{ mode: 'imagine', prompt: '   ' }, 'prompt'],
     [{ mode: 'imagine', prompt: 'a\u0000b' }, 'prompt'],
+    [{ mode: 'imagine', prompt: 'a\uD800b' }, 'prompt'],
+    [{ mode: 'imagine', prompt: 'a\uDC00b' }, 'prompt'],
     [{ mode: 'imagine', prompt: 'x'.repeat(1001) }, 'prompt'],
     [{ mode: 'imagine', colour: 'red' }, 'colour'],
   ])('refuses %j naming %s', (fields, field) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FieldError } from '../../http/http-error.ts';
+import { isStorableText } from '../../lib/storable-text.ts';
 import {
   ASPECT_RATIOS,
   MAX_PROMPT_LENGTH,
@@ -25,7 +26,7 @@ export const interiorFieldsSchema = z
       .trim()
       .min(1, 'must not be blank')
       .max(MAX_PROMPT_LENGTH)
-      .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters')
+      .refine(isStorableText, 'must not contain NUL characters or lone UTF-16 surrogates')
       .optional(),
     style: z.enum(STYLE_NAMES as [Style, ...Style[]]).optional(),
     room_type: z.enum(ROOM_TYPE_NAMES as [RoomType, ...RoomType[]]).optional(),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../../db/types.ts';
 import {
@@ -7,6 +6,7 @@ import {
   releaseIdempotencyKey,
 } from '../../../sql/idempotency.ts';
 import { HttpError } from '../../http-error.ts';
+import { requestFingerprint } from './fingerprint.ts';
 
 export interface IdempotencyOptions {
   db: Db;
@@ -17,13 +17,15 @@ export interface IdempotencyOptions {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * `Idempotency-Key` per user (IETF httpapi draft, Stripe semantics): the same key and body
- * replay the first response (with `idempotent-replayed: true`); the same key with another body
- * is 422 `idempotency_key_reused`; while the first request is still running, 409
- * `idempotency_in_progress`. Responses of 5xx and 429 are not kept, so the client may retry.
- * Requests without the header pass through.
+ * `Idempotency-Key` per user (IETF httpapi draft, Stripe semantics): the same key and request
+ * replay the first response (with `idempotent-replayed: true`); the same key with another
+ * request is 422 `idempotency_key_reused`; while the first request is still running, 409
+ * `idempotency_in_progress`. Requests are compared by {@link requestFingerprint}, by what they
+ * mean rather than their bytes. Only successful responses are kept: after a 4xx or 5xx the key
+ * is free again. Requests without the header, and GET, HEAD and OPTIONS, pass through.
  */
 export function idempotency({
   db,
@@ -34,7 +36,8 @@ export function idempotency({
   if (!scope) throw new TypeError('idempotency: scope is required');
   return async function idempotencyMiddleware(c, next) {
     const key = c.req.header('idempotency-key');
-    if (key === undefined) {
+    // A safe method changes nothing, so there is nothing to replay: it is always answered fresh.
+    if (key === undefined || SAFE_METHODS.has(c.req.method)) {
       await next();
       return;
     }
@@ -50,11 +53,7 @@ export function idempotency({
       });
     }
     const userId = c.get('auth').userId;
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    const requestHash = createHash('sha256')
-      .update(`${scope}\n${c.req.method} ${c.req.path}\n`)
-      .update(body)
-      .digest('hex');
+    const requestHash = await requestFingerprint(c, scope);
     const claim = await claimIdempotencyKey(db, { userId, key, scope, requestHash, staleMs });
     if (claim.state === 'mismatch') {
       throw new HttpError(
@@ -92,7 +91,9 @@ export function idempotency({
       throw error;
     }
     const status = c.res.status;
-    if (status >= 500 || status === 429) {
+    // A refused or failed request did nothing, so it leaves nothing either: the client may send
+    // it again, fixed or not, under the same key, without a stored refusal or a 422 in the way.
+    if (status >= 400) {
       await releaseIdempotencyKey(db, userId, key);
       return;
     }

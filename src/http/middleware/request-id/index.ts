@@ -9,7 +9,9 @@ export interface RequestIdOptions {
 /**
  * Gives every request an id, echoed in the response header and used in logs, problem documents
  * and telemetry. Unlike hono's request-id middleware it keeps an incoming id only when it is a
- * UUID, because the id becomes `ai_training_examples.request_id` (a uuid column).
+ * UUID, because the id becomes `ai_training_examples.request_id` (a uuid column). A client may
+ * send the same id again (its retries, or carelessly), so nothing is keyed by it alone: each
+ * generation's telemetry row has an id of genloop's, and its provider attempts are keyed by that.
  */
 export function requestId({
   headerName = 'x-request-id',

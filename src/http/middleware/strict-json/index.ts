@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import { findUnstorableText, mayHoldUnstorableText } from '../../../lib/storable-text.ts';
+import { mayHoldUnstorableText } from '../../../lib/storable-text.ts';
 import { HttpError } from '../../http-error.ts';
-import { validationFailed } from '../../validation.ts';
+import { rejectUnstorableText, validationFailed } from '../../validation.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
@@ -9,7 +9,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * schemas, a site to patch) stay far below it; much deeper JSON parses, but serialising it again
  * (for a provider call or a telemetry row) overflows the stack.
  */
-const MAX_DEPTH = 64;
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * For requests with a body (or all writes, with `requireBody`): requires `Content-Type: application/json` (415 otherwise), a
@@ -43,30 +43,7 @@ export function strictJson({
         ],
       });
     }
-    const bytes = await c.req.arrayBuffer();
-    if (bytes.byteLength === 0) {
-      throw new HttpError(400, 'empty_body', 'the request body is empty', {
-        errors: [{ field: 'body', code: 'required', message: 'a JSON body is required' }],
-      });
-    }
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      throw new HttpError(400, 'invalid_utf8', 'the body is not valid UTF-8', {
-        errors: [{ field: 'body', code: 'invalid_utf8', message: 'the body must be UTF-8 text' }],
-      });
-    }
-    if (nestingDepth(text) > MAX_DEPTH) {
-      throw validationFailed([
-        {
-          field: 'body',
-          code: 'too_deep',
-          message: `must not nest arrays and objects more than ${MAX_DEPTH} levels deep`,
-        },
-      ]);
-    }
-    if (mayHoldUnstorableText(text)) rejectUnstorableText(text);
+    const text = strictJsonText(await c.req.arrayBuffer());
     // Hono keeps each reading of the body as a promise in bodyCache, by kind; with the text
     // decoded here, the JSON validator parses it directly instead of first turning the cached
     // bytes into a Response to read them again.
@@ -76,25 +53,46 @@ export function strictJson({
 }
 
 /**
- * Throws the 400 for the first string Postgres could not store; malformed JSON is left to the
- * validator.
+ * The checks of {@link strictJson} on a body whose content type already says JSON: not empty,
+ * valid UTF-8, not too deep, and no string Postgres cannot store. Returns the text; malformed
+ * JSON is left to the caller's parser.
  */
-function rejectUnstorableText(text: string): void {
+export function strictJsonText(bytes: ArrayBuffer): string {
+  if (bytes.byteLength === 0) {
+    throw new HttpError(400, 'empty_body', 'the request body is empty', {
+      errors: [{ field: 'body', code: 'required', message: 'a JSON body is required' }],
+    });
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new HttpError(400, 'invalid_utf8', 'the body is not valid UTF-8', {
+      errors: [{ field: 'body', code: 'invalid_utf8', message: 'the body must be UTF-8 text' }],
+    });
+  }
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw validationFailed([
+      {
+        field: 'body',
+        code: 'too_deep',
+        message: `must not nest arrays and objects more than ${MAX_JSON_DEPTH} levels deep`,
+      },
+    ]);
+  }
+  if (mayHoldUnstorableText(text)) rejectUnstorableJson(text);
+  return text;
+}
+
+/** Throws the 400 for the first string Postgres could not store, when the text parses. */
+function rejectUnstorableJson(text: string): void {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     return;
   }
-  const path = findUnstorableText(body);
-  if (path === undefined) return;
-  throw validationFailed([
-    {
-      field: ['body', ...path].join('.'),
-      code: 'invalid_text',
-      message: 'must not contain NUL characters or lone UTF-16 surrogates',
-    },
-  ]);
+  rejectUnstorableText(body);
 }
 
 /** The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped). */
