@@ -16,7 +16,7 @@ export interface PlanInput {
 }
 
 /**
- * Orders the providers to try for one request (seed semantics):
+ * Orders the providers to try for one request:
  * - `single_provider`: the requested provider when enabled, else the default; nothing else.
  * - `fallback`: requested first, then the default, then the others by weight (desc).
  * - `weighted`: requested first when given; otherwise the first pick is drawn by weight (the

@@ -4,18 +4,7 @@ import type { ProviderName } from '../providers/types.ts';
 export const ROUTE_STRATEGIES = ['single_provider', 'weighted', 'fallback'] as const;
 export type RouteStrategy = (typeof ROUTE_STRATEGIES)[number];
 
-/** One enabled row of `ai_provider_configs`, as the router uses it. */
-export interface ProviderConfig {
-  provider: ProviderName;
-  environment: string;
-  isDefault: boolean;
-  weight: number;
-  timeoutMs: number;
-  maxRetries: number;
-  model: string | null;
-  promptTemplateVersion: string;
-  metadata: Record<string, unknown>;
-}
+export type { ProviderConfig } from '../sql/provider-configs.ts';
 
 /** One provider call, as recorded in `ai_provider_attempts`. */
 export interface AttemptRecord {
@@ -32,7 +21,11 @@ export interface AttemptRecord {
   createdAt: Date;
 }
 
-/** The seed 000 runtime fields, returned to the caller and written to telemetry. */
+/**
+ * What one request's route did: which provider was asked for, which answered, whether it fell
+ * back and how long it took. Returned to the caller and written to telemetry unchanged, so the
+ * two always agree.
+ */
 export interface RouteMetadata {
   requestId: string;
   routeStrategy: RouteStrategy;

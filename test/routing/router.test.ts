@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
-import type { ChatResult } from '../../src/providers/types.ts';
-import { RouteError } from '../../src/routing/router.ts';
-import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
+import { ProviderError } from '../../src/providers/errors.ts';
+import type { ChatResult, TextProvider } from '../../src/providers/types.ts';
+import { RouteError, Router } from '../../src/routing/router.ts';
+import type { AttemptRecord, RouteMetadata } from '../../src/routing/types.ts';
+import {
+  describeEachStack,
+  eventually,
+  FAST_SERVICE_OPTIONS,
+  type Stack,
+} from '../helpers/stack.ts';
 
 const ask = (
   stack: Stack,
@@ -19,6 +26,99 @@ const ask = (
     }),
   });
 
+const streamOf = (router: Router, simulate?: string) =>
+  router.routeStream({
+    requestId: randomUUID(),
+    simulate,
+    build: (config) => ({
+      model: config.model ?? 'm',
+      messages: [{ role: 'user', content: 'tell me a story' }],
+    }),
+  });
+
+const invalidOutput = (provider: TextProvider) =>
+  new ProviderError({
+    provider: provider.name,
+    message: 'the answer failed the check',
+    errorClass: 'invalid_output',
+    retryable: false,
+  });
+
+/**
+ * The simulator's provider, answering as usual, with every answer refused as invalid output:
+ * the whole answer of a JSON call, the first chunk of a stream (before the client sees a byte).
+ */
+function answeringInvalidOutput(provider: TextProvider): TextProvider {
+  return {
+    name: provider.name,
+    servedBy: provider.servedBy,
+    async generate(request, options) {
+      await provider.generate(request, options);
+      throw invalidOutput(provider);
+    },
+    async stream(request, options) {
+      const stream = await provider.stream(request, options);
+      return {
+        providerRequestId: stream.providerRequestId,
+        usage: () => stream.usage(),
+        [Symbol.asyncIterator]: () => ({
+          async next() {
+            // The first chunk arrives and is refused; the provider's stream is closed.
+            const chunks = stream[Symbol.asyncIterator]();
+            await chunks.next();
+            await chunks.return?.();
+            throw invalidOutput(provider);
+          },
+        }),
+      };
+    },
+  };
+}
+
+/** A router over the stack's configs and cooldown, with openai's answers always invalid. */
+function routerWithInvalidOpenAI(stack: Stack): Router {
+  const { providers, configs, cooldown, config } = stack.services;
+  const text = new Map(providers.text);
+  text.set('openai', answeringInvalidOutput(providers.text.get('openai')!));
+  return new Router({
+    environment: config.environment,
+    providers: { ...providers, text },
+    configs,
+    cooldown,
+    ...FAST_SERVICE_OPTIONS.router,
+  });
+}
+
+/** Invalid output from openai: no retry, a fallback to custom, one failure toward cooldown. */
+async function expectInvalidOutputCounted(
+  stack: Stack,
+  routed: { attempts: AttemptRecord[]; metadata: RouteMetadata },
+): Promise<void> {
+  expect(routed.attempts.map((attempt) => [attempt.provider, attempt.errorClass])).toEqual([
+    ['openai', 'invalid_output'],
+    ['custom', null],
+  ]);
+  expect(routed.metadata).toMatchObject({ selectedProvider: 'custom', fallbackUsed: true });
+  const health = await eventually(async () => {
+    const { rows } = await stack.database.db.query<{
+      consecutive_failures: number;
+      last_error_class: string;
+    }>(
+      `select consecutive_failures, last_error_class from ai_provider_health where provider = 'openai'`,
+    );
+    return rows[0];
+  });
+  expect(health).toEqual({ consecutive_failures: 1, last_error_class: 'invalid_output' });
+}
+
+/** Clears every provider's failure streak and cooldown, here and in the shared table. */
+async function forgetHealth(stack: Stack): Promise<void> {
+  // Failures are recorded off the request path: let the last ones land before clearing.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await stack.database.db.query('delete from ai_provider_health');
+  await stack.services.cooldown.refresh();
+}
+
 async function setConfigs(stack: Stack, sql: string, params: unknown[] = []): Promise<void> {
   await stack.database.db.query(sql, params);
   stack.services.configs.invalidate();
@@ -33,8 +133,7 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
       `update ai_provider_configs set enabled = true, timeout_ms = 400, max_retries = 1, metadata = '{}'
         where environment = 'prod'`,
     );
-    await stack.database.db.query('delete from ai_provider_health');
-    await stack.services.cooldown.refresh();
+    await forgetHealth(stack);
   });
 
   it('fallback: the default answers when healthy', async () => {
@@ -220,15 +319,7 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
 
   it('streaming: a failure before the first chunk falls back; a cut after it surfaces as an error', async () => {
     const stack = use();
-    const request = (simulate: string) =>
-      stack.services.router.routeStream({
-        requestId: randomUUID(),
-        simulate,
-        build: (config) => ({
-          model: config.model ?? 'm',
-          messages: [{ role: 'user', content: 'tell me a story' }],
-        }),
-      });
+    const request = (simulate: string) => streamOf(stack.services.router, simulate);
     const fallback = await request('openai=error:503');
     expect(fallback.metadata.selectedProvider).toBe('custom');
     let text = '';
@@ -243,5 +334,74 @@ describeEachStack('router through the SDKs and the simulator', (use) => {
     })().catch((caught: unknown) => caught);
     expect(received.length).toBeGreaterThanOrEqual(1);
     expect(failure).toMatchObject({ errorClass: 'stream_cut' });
+  });
+
+  it('streaming: before the first chunk, the same retries, fallbacks and rejections as JSON', async () => {
+    const stack = use();
+    for (const fault of ['error:503', 'reset', 'hang']) {
+      // Three failed requests would put openai in cooldown and change the order under test.
+      await forgetHealth(stack);
+      const routed = await streamOf(stack.services.router, `openai=${fault}`);
+      for await (const _chunk of routed.chunks);
+      expect(routed.attempts.map((attempt) => attempt.provider)).toEqual([
+        'openai',
+        'openai',
+        'custom',
+      ]);
+      expect(routed.attempts.at(-1)!.ttfbMs).not.toBeNull();
+      expect(routed.metadata).toMatchObject({ selectedProvider: 'custom', fallbackUsed: true });
+    }
+    const rejected = await streamOf(stack.services.router, 'openai=error:400').catch(
+      (caught: unknown) => caught,
+    );
+    expect(rejected).toBeInstanceOf(RouteError);
+    expect((rejected as RouteError).code).toBe('request_rejected');
+    expect((rejected as RouteError).attempts).toHaveLength(1);
+  });
+
+  it('invalid output falls back and counts toward cooldown: JSON', async () => {
+    const stack = use();
+    const routed = await routerWithInvalidOpenAI(stack).route({
+      requestId: randomUUID(),
+      build: (config) => ({
+        model: config.model ?? 'm',
+        messages: [{ role: 'user', content: 'say hello' }],
+      }),
+    });
+    await expectInvalidOutputCounted(stack, routed);
+  });
+
+  it('invalid output falls back and counts toward cooldown: streaming', async () => {
+    const stack = use();
+    const routed = await streamOf(routerWithInvalidOpenAI(stack));
+    for await (const _chunk of routed.chunks);
+    await expectInvalidOutputCounted(stack, routed);
+  });
+
+  it('invalid output refused by the recipe (accept) counts toward cooldown like any failure', async () => {
+    const stack = use();
+    const routed = await stack.services.router.route({
+      requestId: randomUUID(),
+      simulate: 'openai=invalid-json',
+      build: (config) => ({
+        model: config.model ?? 'm',
+        messages: [{ role: 'user', content: 'say hello' }],
+        response_format: { type: 'json_object' },
+      }),
+      accept: (result, config) => {
+        try {
+          return JSON.parse(result.content) as unknown;
+        } catch (error) {
+          throw new ProviderError({
+            provider: config.provider,
+            message: 'the answer is not JSON',
+            errorClass: 'invalid_output',
+            retryable: false,
+            cause: error,
+          });
+        }
+      },
+    });
+    await expectInvalidOutputCounted(stack, routed);
   });
 });
