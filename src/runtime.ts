@@ -1,16 +1,15 @@
+import { type App, assembleGenloop } from './app.ts';
 import { assertAuthConfigured, assertPublicUrlReachable } from './config/resolve.ts';
 import type { ResolvedConfig } from './config/schema.ts';
 import { migrate } from './db/migrator.ts';
 import { openDb } from './db/open.ts';
 import type { Db } from './db/types.ts';
-import { type App, createApp } from './http/app.ts';
 import { type RunningServer, startServer } from './http/server.ts';
 import { Worker } from './jobs/worker.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { planServing } from './providers/registry.ts';
-import { flashcardHandler } from './recipes/flashcards/handler.ts';
-import { createInterior, type Interior } from './recipes/interior/index.ts';
-import { createServices, type ServiceOptions, type Services } from './services.ts';
+import type { Interior } from './recipes/interior/index.ts';
+import type { ServiceOptions, Services } from './services.ts';
 import { startSimulator } from './simulator/index.ts';
 
 export interface Runtime {
@@ -20,8 +19,8 @@ export interface Runtime {
   app: App;
   server: RunningServer;
   services: Services;
-  /** The interior-design flow of seed 003. */
-  interior: Interior;
+  /** The interior-design flow (photos, Replicate, storage, webhooks). */
+  interior: Interior | undefined;
   /** The job worker, unless the role is `api`. */
   worker: Worker | undefined;
   /** The in-process simulator, when any provider is served by it. */
@@ -83,30 +82,19 @@ export async function startRuntime(
         `provider ${entry.provider}: ${entry.servedBy} (${entry.reason})`,
       );
     }
-    services = await createServices(config, db, logger, {
-      ...options.services,
-      simulatorUrl: simulator?.url,
-    });
-    // The interior flow (storage, Replicate, webhooks) beside the shared services.
-    interior = createInterior(services, { simulatorUrl: simulator?.url });
-    await interior.start();
     const role = options.role ?? 'all';
-    const app = createApp({
-      config,
-      db,
-      logger,
-      services,
-      interior,
+    const genloop = await assembleGenloop(config, db, logger, {
+      services: { ...options.services, simulatorUrl: simulator?.url },
       serveGenerations: role !== 'worker',
     });
+    services = genloop.services;
+    interior = genloop.interior;
+    const { app } = genloop;
     if (role !== 'api') {
       worker = new Worker({
         db,
         logger,
-        handlers: {
-          flashcards: flashcardHandler({ router: services.router }),
-          interior: interior.handler,
-        },
+        handlers: genloop.handlers,
         concurrency: config.jobs.concurrency,
         leaseMs: config.jobs.leaseMs,
         pollMs: config.jobs.pollMs,
@@ -114,7 +102,7 @@ export async function startRuntime(
         metrics: services.metrics,
       });
       await worker.start();
-      interior.poller.start();
+      interior?.poller.start();
     }
     const server = await startServer(app, { host: config.host, port: config.port });
     let stopping: Promise<void> | undefined;
@@ -136,7 +124,7 @@ export async function startRuntime(
         stopping ??= (async () => {
           // In-flight requests finish first, then their buffered telemetry is flushed.
           await Promise.all([server.close(), runningWorker?.stop()]);
-          await runningInterior.close();
+          await runningInterior?.close();
           await running.close();
           await runningSimulator?.close();
           await db.close();

@@ -1,12 +1,13 @@
 import type { ResolvedConfig } from './config/schema.ts';
 import type { Db } from './db/types.ts';
+import { registerQueueDepth } from './jobs/queue-depth.ts';
 import type { Logger } from './lib/logger.ts';
 import { Metrics } from './lib/metrics.ts';
 import { createProviders, type ProviderSet } from './providers/registry.ts';
 import { ProviderConfigCache } from './routing/config-cache.ts';
 import { Cooldown } from './routing/cooldown.ts';
 import { Router, type RouterOptions } from './routing/router.ts';
-import { TelemetryWriter } from './routing/telemetry.ts';
+import { TelemetryWriter } from './telemetry/writer.ts';
 
 /** The long-lived parts every route and worker shares, built once per process. */
 export interface Services {
@@ -50,7 +51,8 @@ export async function createServices(
     cooldown,
     ...options.router,
   });
-  const metrics = new Metrics(db);
+  const metrics = new Metrics();
+  registerQueueDepth(metrics, db);
   const telemetry = new TelemetryWriter(db, { ...options.telemetry, logger, metrics });
   return {
     config,

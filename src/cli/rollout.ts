@@ -20,7 +20,7 @@ import { type VerificationResult, verifyRollout } from '../rollout/verify.ts';
 import type { CliContext } from './context.ts';
 import { formatTable } from './output.ts';
 
-/** Exit code of `rollout verify` when an expectation fails (DESIGN.md: 2 = gate failed). */
+/** Exit code of `rollout verify` when an expectation fails: 2, "gate failed" in every command. */
 export const VERIFY_FAILED_EXIT_CODE = 2;
 
 const ROLLBACK_TEST_RESULTS = ['passed', 'failed', 'not_run'] as const;
@@ -33,8 +33,8 @@ interface OperatorFlags {
 
 /**
  * `genloop rollout apply|verify|rollback|restore|log|note --env staging|prod|single_db`: the
- * seed 002 runbook as commands. `--env` is genloop's global option (commander hands it to the
- * program), read here as the rollout target and required.
+ * Phase 2 rollout runbook (docs/runbook.md) as commands. `--env` is genloop's global option
+ * (commander hands it to the program), read here as the rollout target and required.
  */
 export function registerRolloutCommands(program: Command, context: CliContext): void {
   const rollout = program
@@ -72,7 +72,10 @@ export function registerRolloutCommands(program: Command, context: CliContext): 
       `run the runbook's verification queries for --env; exit ${VERIFY_FAILED_EXIT_CODE} when an expectation fails`,
     )
     .option('--operator <name>', 'who verifies (default $USER)')
-    .option('--preflight', 'only the §1.1 preflight queries, as before the base migration')
+    .option(
+      '--preflight',
+      'only the preflight queries (tables, columns), as before the base migration',
+    )
     .option('--summary', 'print only the summary table, not the rows of each query')
     .option('--json', 'print the checks (queries, rows, results) as JSON')
     .option('--no-log', 'do not write a verify entry to ai_rollout_log')
@@ -135,7 +138,9 @@ export function registerRolloutCommands(program: Command, context: CliContext): 
 
   rollout
     .command('rollback')
-    .description('P0 rollback of seed 002 §3 in one transaction: openai only, default, weight 100')
+    .description(
+      'P0 rollback in one transaction: openai the only enabled provider, default, weight 100',
+    )
     .option('--operator <name>', 'who rolls back (default $USER)')
     .option('--notes <text>', 'why (goes to the log entry)')
     .action(async (flags: OperatorFlags, command: Command) => {
@@ -153,7 +158,7 @@ export function registerRolloutCommands(program: Command, context: CliContext): 
         );
         if (target === 'single_db') {
           context.stdout(
-            'note: the seed 002 rollback also enables openai in staging, so rollout verify --env single_db reports non_prod_enabled_count = 1 until rollout restore or rollout apply.\n',
+            'note: the P0 rollback also enables openai in staging, so rollout verify --env single_db reports non_prod_enabled_count = 1 until rollout restore or rollout apply.\n',
           );
         }
       });
@@ -217,7 +222,7 @@ export function registerRolloutCommands(program: Command, context: CliContext): 
 
   rollout
     .command('note')
-    .description('record a post-rollout item of seed 002 §4: stage start/end, rollback test result')
+    .description('record a post-rollout log item: stage start/end, rollback test result')
     .option(
       '--stage-start <time>',
       'when the stage started (ISO 8601; default --stage-end, else now)',

@@ -11,7 +11,10 @@
 export type ProviderName = 'openai' | 'custom' | 'openrouter' | 'replicate';
 export type RouteStrategy = 'single_provider' | 'weighted' | 'fallback';
 
-/** The seed 000 frontend contract: what the UI persists with a generated site. */
+/**
+ * The generation metadata of a site response: what the UI persists with a generated site, so
+ * every site can be traced back to its request, provider and prompt template.
+ */
 export interface GenerationMetadata {
   requestId: string;
   routeStrategy: RouteStrategy;

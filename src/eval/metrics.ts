@@ -2,7 +2,7 @@ import { NumberCollector, percentileCont } from './percentile.ts';
 import { roundedRate, roundFloat8 } from './rounding.ts';
 import type { EvalSample } from './sample.ts';
 
-/** The seven seed metrics, in report and gate order. */
+/** The seven metrics of an eval run (five quality, two operational), in report and gate order. */
 export const METRIC_NAMES = [
   'schema_valid_rate',
   'patch_apply_success',

@@ -33,9 +33,10 @@ export interface NightlyResult {
 }
 
 /**
- * The daily automation of seed 002 §5: export recent generations → evaluate → ingest the run
- * directly (no SQL script to paste, so nothing can be ingested twice). Hard gating is skipped below
- * `minSamples`: the run is still ingested and the artifacts written, and the exit code is 0.
+ * The daily eval ingestion (docs/runbook.md, section 5): export recent generations → evaluate →
+ * ingest the run directly (no SQL script to paste, so nothing can be ingested twice). Hard gating
+ * is skipped below `minSamples`: the run is still ingested and the artifacts written, and the
+ * exit code is 0.
  */
 export async function runNightly(db: Db, options: NightlyOptions): Promise<NightlyResult> {
   const recordsPath = join(options.outDir, 'recent_eval_records.jsonl');

@@ -18,7 +18,8 @@ const text = (max: number) =>
 const outcome = z.boolean().nullable().optional();
 
 /**
- * One line of an eval JSONL file (seed 001 `EvalRecord`, with the routing fields).
+ * One line of an eval JSONL file (an `EvalRecord`: the quality outcomes plus the optional routing
+ * fields).
  *
  * - `output`: the generated JSON or HTML; schema validity and (for sitecraft) HTML/Tailwind
  *   safety are computed from it when the record does not carry them.

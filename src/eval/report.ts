@@ -2,7 +2,7 @@ import type { GateName, GateResult, GateThresholds } from './gates.ts';
 import type { LatencySummary, MetricName, Metrics, RateCount, RateMetric } from './metrics.ts';
 import type { SchemaVariant } from './variants.ts';
 
-/** Exit codes of `genloop eval run` (DESIGN.md): pass, gate failed, too few samples. */
+/** Exit codes of `genloop eval run` (as for every gate): pass, gate failed, too few samples. */
 export const EXIT_PASSED = 0;
 export const EXIT_GATE_FAILED = 2;
 export const EXIT_INCONCLUSIVE = 3;

@@ -1,9 +1,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { asUser } from '../../db/context.ts';
-import type { Db } from '../../db/types.ts';
-import { HttpError } from '../http-error.ts';
-import { ProblemSchema } from '../problem-schema.ts';
-import { validationHook } from '../validation.ts';
+import { asUser } from '../db/context.ts';
+import type { Db } from '../db/types.ts';
+import { ProblemSchema } from '../http/problem-schema.ts';
+import { validationHook } from '../http/validation.ts';
+import { DomainError } from '../lib/domain-errors.ts';
+import { recordOutcomes } from '../sql/outcomes.ts';
 
 const OutcomesBodySchema = z
   .object({
@@ -81,32 +82,12 @@ export function outcomesRoutes(db: Db) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const { claims, userId } = c.get('auth');
-      const rows = await asUser(db, claims, async (tx) => {
-        const result = await tx.query<{
-          edit_after_generate: boolean | null;
-          patch_apply_success: boolean | null;
-          publish_conversion: boolean | null;
-        }>(
-          `update public.ai_training_examples
-              set edit_after_generate = coalesce($3, edit_after_generate),
-                  patch_apply_success = coalesce($4, patch_apply_success),
-                  publish_conversion = coalesce($5, publish_conversion)
-            where (generation_id = $1 or request_id = $1)
-              and user_id = $2
-        returning edit_after_generate, patch_apply_success, publish_conversion`,
-          [
-            id,
-            userId,
-            body.edit_after_generate ?? null,
-            body.patch_apply_success ?? null,
-            body.publish_conversion ?? null,
-          ],
-        );
-        return result.rows;
-      });
+      const rows = await asUser(db, claims, (tx) =>
+        recordOutcomes(tx, { id, userId, outcomes: body }),
+      );
       const first = rows[0];
       if (first === undefined) {
-        throw new HttpError(404, 'not_found', 'generation not found', {
+        throw new DomainError('not_found', 'not_found', 'generation not found', {
           detail: `no generation of yours has id ${id}`,
         });
       }

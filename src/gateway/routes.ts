@@ -1,22 +1,22 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { ProviderError } from '../../providers/errors.ts';
+import { routeErrorToHttp } from '../http/error-mapping.ts';
+import { HttpError } from '../http/http-error.ts';
+import { strictJson } from '../http/middleware/strict-json/index.ts';
+import { ProblemSchema } from '../http/problem-schema.ts';
+import { validationHook } from '../http/validation.ts';
+import { ProviderError } from '../providers/errors.ts';
 import {
   type ChatRequest,
   isProviderName,
   type ProviderName,
   TEXT_PROVIDERS,
-} from '../../providers/types.ts';
-import { RouteError } from '../../routing/router.ts';
-import { telemetryRows } from '../../routing/telemetry.ts';
-import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
-import type { Services } from '../../services.ts';
-import { HttpError } from '../http-error.ts';
-import { strictJson } from '../middleware/strict-json/index.ts';
-import { ProblemSchema } from '../problem-schema.ts';
-import { routeErrorToHttp } from '../route-error.ts';
-import { validationHook } from '../validation.ts';
+} from '../providers/types.ts';
+import { RouteError } from '../routing/router.ts';
+import type { ProviderConfig, RouteMetadata } from '../routing/types.ts';
+import type { Services } from '../services.ts';
+import { telemetryRows } from '../telemetry/rows.ts';
 
 const messageSchema = z
   .object({

@@ -1,6 +1,6 @@
+import { isUuid } from '../lib/uuid.ts';
 import { HttpError } from './http-error.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * The time as the list queries write it: `to_char(created_at at time zone 'utc',
  * 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`. Only this form is read back, so that what reaches Postgres
@@ -40,7 +40,7 @@ export function decodeCursor(cursor: string): Cursor {
   const parts = decoded.toString('utf8').split('|');
   if (parts.length !== 2) throw invalidCursor();
   const [createdAt, id] = parts as [string, string];
-  if (!UUID.test(id) || !isRealInstant(createdAt)) throw invalidCursor();
+  if (!isUuid(id) || !isRealInstant(createdAt)) throw invalidCursor();
   return { createdAt, id: id.toLowerCase() };
 }
 

@@ -1,17 +1,20 @@
 import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { toHttpError } from './error-mapping.ts';
 import { HttpError } from './http-error.ts';
 
 /**
- * The app's one error handler: an HttpError answers with its problem document; hono's own
- * exceptions (malformed JSON and the like) become 400s; anything else is logged with the
- * request id and answered as a bare 500 that leaks nothing.
+ * The app's one error handler: an HttpError, a domain error, a refused submission or a routing
+ * failure answers with its problem document (mapped in one table); hono's own exceptions
+ * (malformed JSON and the like) become 400s; anything else is logged with the request id and
+ * answered as a bare 500 that leaks nothing.
  */
 export function errorHandler(logger: Logger): ErrorHandler {
   return function handleError(error, c) {
     const requestId = c.get('requestId');
-    if (error instanceof HttpError) return error.getResponse(requestId);
+    const mapped = toHttpError(error);
+    if (mapped) return mapped.getResponse(requestId);
     if (error instanceof HTTPException && error.status < 500) {
       if (error.status === 413) {
         return new HttpError(

@@ -1,5 +1,62 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { SubmitRefused } from '../jobs/submit.ts';
+import { DomainError, type DomainErrorKind } from '../lib/domain-errors.ts';
 import { RouteError } from '../routing/router.ts';
 import { HttpError } from './http-error.ts';
+
+/** The one place a domain refusal becomes a status. */
+const STATUS_OF_KIND: Readonly<Record<DomainErrorKind, ContentfulStatusCode>> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  refused: 422,
+  unavailable: 503,
+};
+
+/**
+ * The HTTP answer of an error a service threw: domain errors by their kind, refused
+ * submissions and routing failures by their code; undefined for anything else (a bug, which the
+ * error handler answers as a bare 500).
+ */
+export function toHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof DomainError) {
+    return new HttpError(STATUS_OF_KIND[error.kind], error.code, error.message, {
+      ...(error.detail === undefined ? {} : { detail: error.detail }),
+      ...(error.errors === undefined ? {} : { errors: error.errors }),
+      ...(error.retryAfterMs === undefined
+        ? {}
+        : {
+            headers: { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
+          }),
+      cause: error,
+    });
+  }
+  if (error instanceof SubmitRefused) return submitRefusalToHttp(error);
+  if (error instanceof RouteError) return routeErrorToHttp(error);
+  return undefined;
+}
+
+/** A refused submission: over the rate limit (429), the quota (402), or one already running (409). */
+function submitRefusalToHttp(error: SubmitRefused): HttpError {
+  switch (error.code) {
+    case 'rate_limited': {
+      const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+      return new HttpError(429, 'rate_limited', 'too many requests', {
+        detail: `${error.message}; retry after ${seconds} s`,
+        headers: { 'retry-after': String(seconds) },
+      });
+    }
+    case 'quota_exceeded':
+      return new HttpError(402, 'quota_exceeded', 'generation quota exceeded', {
+        detail: error.message,
+      });
+    case 'job_in_flight':
+      return new HttpError(409, 'job_in_flight', 'a generation is already in progress', {
+        detail: error.message,
+      });
+  }
+}
 
 /**
  * Maps a routing failure to the HTTP answer: 422 when the request named a provider that is
@@ -42,5 +99,3 @@ export function routeErrorToHttp(error: RouteError, requestedField = 'body.provi
     }
   }
 }
-
-export { RouteError };

@@ -1,11 +1,8 @@
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { FieldError } from '../lib/domain-errors.ts';
 
-/** One field that failed validation, named by its path in the request (`body.source_text`). */
-export interface FieldError {
-  field: string;
-  code: string;
-  message: string;
-}
+export type { FieldError };
 
 export interface HttpErrorOptions {
   detail?: string;
@@ -15,15 +12,16 @@ export interface HttpErrorOptions {
 }
 
 /**
- * genloop's one HTTP error. Its response is `application/problem+json` (RFC 9457) with a
- * stable `code` that clients can switch on, and the field errors for a 400.
+ * genloop's one HTTP error, a Hono `HTTPException`. Its response is `application/problem+json`
+ * (RFC 9457) with a stable `code` that clients can switch on, and the field errors for a 400.
+ * Services throw domain errors instead; the error handler maps those to this.
  *
  * @example
  * throw new HttpError(404, 'not_found', 'generation not found');
  */
-export class HttpError extends Error {
+export class HttpError extends HTTPException {
   override readonly name = 'HttpError';
-  readonly status: ContentfulStatusCode;
+  override readonly status: ContentfulStatusCode;
   readonly code: string;
   readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
@@ -35,7 +33,7 @@ export class HttpError extends Error {
     title: string,
     options: HttpErrorOptions = {},
   ) {
-    super(title, { cause: options.cause });
+    super(status, { message: title, cause: options.cause });
     this.status = status;
     this.code = code;
     this.detail = options.detail;
@@ -56,7 +54,7 @@ export class HttpError extends Error {
     };
   }
 
-  getResponse(requestId?: string): Response {
+  override getResponse(requestId?: string): Response {
     return problemResponse(this.toProblem(requestId), this.headers);
   }
 }

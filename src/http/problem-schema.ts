@@ -24,3 +24,9 @@ export const ProblemSchema = z
       .describe("On the /v1 routes only: the same error in OpenAI's shape, read by OpenAI SDKs"),
   })
   .openapi('Problem');
+
+/** The `content` of an error response in a route's OpenAPI definition. */
+export const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
+
+/** The `security` of a route that needs a bearer token. */
+export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,8 +1,10 @@
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { z } from 'zod';
+import { type FieldError, validationFailed } from '../lib/domain-errors.ts';
 import { findUnstorableText } from '../lib/storable-text.ts';
-import { type FieldError, HttpError } from './http-error.ts';
+
+export { validationFailed };
 
 const TARGET_NAMES: Record<string, string> = {
   json: 'body',
@@ -24,14 +26,6 @@ export function fieldErrors(error: z.ZodError, target: string): FieldError[] {
       code: issue.code,
       message: issue.message,
     };
-  });
-}
-
-/** The 400 `validation_failed` for these field errors, its detail listing them. */
-export function validationFailed(errors: FieldError[]): HttpError {
-  return new HttpError(400, 'validation_failed', 'request validation failed', {
-    detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
-    errors,
   });
 }
 

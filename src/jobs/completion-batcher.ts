@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../db/types.ts';
-import { writeTelemetry } from '../routing/telemetry.ts';
 import { finishJobs } from '../sql/finish-job.ts';
 import { finalizeGenerations } from '../sql/usage.ts';
+import { writeTelemetry } from '../telemetry/writer.ts';
 import type { BatchWriter, ClaimedJob, JobOutcome } from './types.ts';
 
 interface Pending {

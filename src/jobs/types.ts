@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/types.ts';
-import type { GenerationTelemetry } from '../routing/telemetry.ts';
 import type { ClaimedJob } from '../sql/claim-jobs.ts';
 import type { JobResult } from '../sql/finish-job.ts';
+import type { GenerationTelemetry } from '../telemetry/rows.ts';
 
 /**
  * Writes the result rows of many jobs in one statement, inside the transaction that completes

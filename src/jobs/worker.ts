@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { type ClaimedJob, claimJobs, heartbeatJobs, releaseJobs } from '../sql/claim-jobs.ts';
 import { reapJobs } from '../sql/reap-jobs.ts';
+import { countGeneration } from '../telemetry/metrics.ts';
 import { CompletionBatcher } from './completion-batcher.ts';
 import type { JobHandler, JobOutcome } from './types.ts';
 
@@ -199,7 +200,7 @@ export class Worker {
         );
       }
       metrics?.jobsFinished.inc({ recipe: job.recipe, status: result.status });
-      if (outcome.telemetry) metrics?.recordGeneration(outcome.telemetry);
+      if (outcome.telemetry && metrics) countGeneration(metrics, outcome.telemetry);
       return result.status;
     } catch (error) {
       // The transaction rolled back: the lease will expire and the job runs again.

@@ -1,8 +1,7 @@
 import { type Logger, pino } from 'pino';
-import type { ResolvedConfig } from '../config/schema.ts';
 
 /** genloop's structured logger: JSON lines on stdout, secrets redacted. */
-export function createLogger(config: Pick<ResolvedConfig, 'logLevel'>): Logger {
+export function createLogger(config: { logLevel: string }): Logger {
   return pino({
     level: config.logLevel,
     base: { service: 'genloop' },

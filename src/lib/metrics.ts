@@ -1,10 +1,9 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../db/types.ts';
-import type { GenerationTelemetry } from '../routing/telemetry.ts';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 /**
- * genloop's Prometheus metrics, one registry per process (so tests can build several apps).
- * Served at `/metrics`.
+ * genloop's Prometheus instruments, one registry per process (so tests can build several apps).
+ * Served at `/metrics`. Only declarations live here: telemetry counts generations into them
+ * and the job queue registers its own gauge.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -59,40 +58,4 @@ export class Metrics {
     labelNames: ['recipe', 'status'] as const,
     registers: [this.registry],
   });
-
-  constructor(db?: Db) {
-    if (db) {
-      const queue = new Gauge({
-        name: 'genloop_queue_depth',
-        help: 'Jobs pending or running, by recipe and status',
-        labelNames: ['recipe', 'status'] as const,
-        registers: [this.registry],
-        async collect() {
-          const { rows } = await db.query<{ recipe: string; status: string; count: number }>(
-            `select recipe, status, count(*)::int as count from public.ai_generations
-              where status in ('pending', 'running') group by recipe, status`,
-          );
-          queue.reset();
-          for (const row of rows) queue.set({ recipe: row.recipe, status: row.status }, row.count);
-        },
-      });
-    }
-  }
-
-  /** Counts one finished generation from its telemetry rows. */
-  recordGeneration(item: GenerationTelemetry): void {
-    const { example } = item;
-    const provider = example.selected_provider ?? 'none';
-    this.generations.inc({ recipe: example.recipe, provider, status: example.status });
-    if (example.fallback_used) this.fallbacks.inc({ recipe: example.recipe, provider });
-    if (example.latency_ms !== null)
-      this.generationLatency.observe({ recipe: example.recipe }, example.latency_ms / 1000);
-    for (const attempt of item.attempts) {
-      this.attempts.inc({
-        provider: attempt.provider,
-        status: attempt.status,
-        error_class: attempt.error_class ?? 'none',
-      });
-    }
-  }
 }

@@ -29,9 +29,9 @@ const CREDENTIAL: Record<ProviderName, string> = {
 };
 
 /**
- * Decides how each provider is served (DESIGN.md): with its key, the real API; without one,
- * the simulator when GENLOOP_SIMULATOR allows it (`on`, or `auto` in embedded mode only), else
- * disabled, so production never serves simulated output by accident.
+ * Decides how each provider is served: with its key, the real API; without one, the simulator
+ * when GENLOOP_SIMULATOR allows it (`on`, or `auto` in embedded mode only), else disabled, so
+ * production never serves simulated output by accident.
  */
 export function planServing(config: ResolvedConfig): ProviderServing[] {
   const credentials: Record<ProviderName, string | undefined> = {

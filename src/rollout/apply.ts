@@ -21,7 +21,7 @@ export interface ApplyResult {
 }
 
 /**
- * `genloop rollout apply`: pending migrations (the base migration of seed 002), then the
+ * `genloop rollout apply`: pending migrations (the Phase 2 base migration among them), then the
  * target's overlay in one transaction with its `apply` log entry (stage start and end). A
  * failure leaves a `failed` entry when the log table exists, and is rethrown.
  */

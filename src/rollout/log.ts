@@ -18,7 +18,10 @@ export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 export type RolloutStatus = 'ok' | 'failed' | 'info';
 
-/** One row of `ai_rollout_log`: the audit trail seed 002 §4 asks for. */
+/**
+ * One row of `ai_rollout_log`: the audit trail of a rollout (who, when, each stage's start and
+ * end, verification outputs, the rollback drill's result), so its history stays auditable.
+ */
 export interface RolloutLogEntry {
   id: number;
   environment: string;

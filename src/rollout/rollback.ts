@@ -3,7 +3,7 @@ import { OperatorError } from '../lib/errors.ts';
 import { lockRollout } from './lock.ts';
 import { writeLogEntry } from './log.ts';
 import { type ProviderConfigState, readProviderState } from './provider-state.ts';
-import { forEnvironments, P0_ROLLBACK, POST_ROLLBACK } from './seed-queries.ts';
+import { forEnvironments, P0_ROLLBACK, POST_ROLLBACK } from './runbook-queries.ts';
 import { providerEnvironments, type RolloutTarget } from './targets.ts';
 
 /** What a rollback saves in `ai_rollout_log.saved_state`, for `rollout restore`. */
@@ -17,7 +17,7 @@ export interface RollbackResult {
   environments: readonly string[];
   /** The rows as they were, saved in the log entry. */
   before: ProviderConfigState[];
-  /** The seed's post-rollback verification query, run in the same transaction. */
+  /** The runbook's post-rollback verification query, run in the same transaction. */
   after: Row[];
 }
 
@@ -26,13 +26,13 @@ export interface RollbackOptions {
   notes?: string;
 }
 
-/** The seed 002 §3 statement for some environments (verbatim for single_db). */
+/** The runbook's P0 rollback statement for some environments (verbatim for single_db). */
 export function rollbackStatement(environments: readonly string[]): string {
   return forEnvironments(P0_ROLLBACK, environments);
 }
 
 /**
- * The P0 rollback of seed 002 §3 in one transaction: openai becomes the only enabled provider,
+ * The P0 rollback of the runbook in one transaction: openai becomes the only enabled provider,
  * the default, at weight 100; every other provider of the target's environments is disabled at
  * weight 0. The rows it replaces are saved in the `rollback` log entry, written in the same
  * transaction, so `restoreRollback` can put them back. Refuses (changing nothing) when an
@@ -61,7 +61,7 @@ export async function rollbackProviders(
           `no openai row in ${withoutOpenai.join(', ')}: the P0 rollback would leave no enabled provider there; run genloop rollout apply --env ${target} first. Nothing was changed.`,
         );
       }
-      // The seed's single UPDATE moves the default in one statement, which a row-by-row unique
+      // The runbook's single UPDATE moves the default in one statement, which a row-by-row unique
       // check can refuse depending on visiting order; dropping the other defaults first keeps
       // every intermediate state valid under either form of the one-default rule.
       await tx.query(

@@ -6,8 +6,8 @@ export const ROLLOUT_TARGETS = ['staging', 'prod', 'single_db'] as const;
 export type RolloutTarget = (typeof ROLLOUT_TARGETS)[number];
 
 /**
- * The `ai_provider_configs.environment` values a target touches. single_db is the seed 002
- * rollback's `where environment in ('staging', 'prod')`.
+ * The `ai_provider_configs.environment` values a target touches. single_db is the runbook
+ * rollback's `where environment in ('staging', 'prod')`: one database holds both sets of rows.
  */
 export function providerEnvironments(target: RolloutTarget): readonly string[] {
   return target === 'single_db' ? ['staging', 'prod'] : [target];

@@ -9,13 +9,13 @@ import {
   SINGLE_DB_PROVIDERS,
   STAGING_DEFAULT_COUNT,
   STAGING_PROD_PROVIDERS,
-} from './seed-queries.ts';
+} from './runbook-queries.ts';
 import type { RolloutTarget } from './targets.ts';
 
 /** One verification query with what it returned and whether that meets the expectation. */
 export interface VerificationCheck {
   name: string;
-  /** Where the query comes from: a seed 002 section, or genloop's own. */
+  /** Where the query comes from: a section of docs/runbook.md, or genloop's own check. */
   source: string;
   sql: string;
   rows: Row[];
@@ -27,13 +27,13 @@ export interface VerificationCheck {
 
 export interface VerificationResult {
   target: RolloutTarget;
-  /** True for the §1.1 preflight (before the base migration), false for the full checks. */
+  /** True for the preflight (before the base migration), false for the full checks. */
   preflight: boolean;
   passed: boolean;
   checks: VerificationCheck[];
 }
 
-/** The tables of the §1.1 preflight. */
+/** The tables the preflight looks for. */
 export const REQUIRED_TABLES = [
   'ai_eval_runs',
   'ai_eval_samples',
@@ -41,7 +41,10 @@ export const REQUIRED_TABLES = [
   'ai_training_examples',
 ] as const;
 
-/** Columns the rollout relies on: seed 000's runtime writes, seed 001's config and sample contracts. */
+/**
+ * Columns the rollout relies on: the routing fields every generation writes to the telemetry
+ * table, the provider config columns, and the per-sample eval outcomes.
+ */
 export const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   ai_training_examples: [
     'request_id',
@@ -77,7 +80,10 @@ export const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
-/** The provider routing indexes of seed 001 workstream 1, as the migrations name them. */
+/**
+ * The indexes that keep provider routing analysis fast (by selected provider and time, by
+ * request id, by route strategy and time), as the migrations name them.
+ */
 export const REQUIRED_INDEXES = [
   'ai_training_examples_selected_provider_created_at_idx',
   'ai_training_examples_request_id_idx',
@@ -103,7 +109,7 @@ interface CheckDefinition {
 /**
  * Runs the runbook's verification queries for a target, each on its own (a failing query fails
  * its check, not the run), and judges each against its expectation. `preflight` runs only the
- * §1.1 queries and expects only the Phase 1 table, as before the base migration.
+ * two preflight queries and expects only the Phase 1 table, as before the base migration.
  *
  * @example
  * const result = await verifyRollout(db, 'single_db');
@@ -149,7 +155,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
   return [
     {
       name: 'preflight_tables',
-      source: 'seed 002 §1.1',
+      source: 'runbook: preflight',
       sql: PREFLIGHT_TABLES,
       expectation: `tables exist: ${REQUIRED_TABLES.join(', ')}`,
       evaluate: (rows) =>
@@ -160,7 +166,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
     },
     {
       name: 'preflight_columns',
-      source: 'seed 002 §1.1',
+      source: 'runbook: preflight',
       sql: PREFLIGHT_COLUMNS,
       expectation: `columns exist: ${Object.entries(REQUIRED_COLUMNS)
         .map(([table, columns]) => `${table} (${columns.length})`)
@@ -175,7 +181,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
     },
     {
       name: 'provider_configs',
-      source: single ? 'seed 002 §0.3' : 'seed 002 §1.4',
+      source: single ? 'runbook: verify single DB' : 'runbook: verify staging',
       sql: single ? SINGLE_DB_PROVIDERS : STAGING_PROD_PROVIDERS,
       expectation: `${routed} has at least one enabled provider`,
       evaluate: (rows) => {
@@ -190,7 +196,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
     single
       ? {
           name: 'single_db_counts',
-          source: 'seed 002 §0.3',
+          source: 'runbook: verify single DB',
           sql: SINGLE_DB_COUNTS,
           expectation: 'prod_default_count = 1 and non_prod_enabled_count = 0',
           evaluate: (rows) => {
@@ -202,7 +208,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
         }
       : {
           name: 'default_count',
-          source: target === 'staging' ? 'seed 002 §1.4' : 'seed 002 §2.4',
+          source: `runbook: verify ${target}`,
           sql: forEnvironments(STAGING_DEFAULT_COUNT, [target]),
           expectation: `default_count = 1 in ${target}`,
           evaluate: (rows) => {
@@ -212,7 +218,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
         },
     {
       name: 'defaults_per_environment',
-      source: 'genloop (seed 002 release gate)',
+      source: 'genloop: release gate',
       sql: DEFAULTS_PER_ENVIRONMENT,
       expectation: 'exactly one default in every environment that has enabled providers',
       evaluate: (rows) => {
@@ -233,7 +239,7 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
     },
     {
       name: 'eval_objects',
-      source: single ? 'seed 002 §0.3' : 'seed 002 §1.4',
+      source: single ? 'runbook: verify single DB' : 'runbook: verify staging',
       sql: EVAL_OBJECTS,
       expectation: 'ai_eval_runs, ai_eval_samples, ai_eval_run_summary_v1 are not null',
       evaluate: (rows) => {
@@ -248,9 +254,9 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
     },
     {
       name: 'indexes',
-      source: 'seed 002 §1.4',
+      source: 'runbook: verify staging',
       sql: INDEXES,
-      expectation: `the ${REQUIRED_INDEXES.length} seed routing indexes on ai_training_examples exist`,
+      expectation: `the ${REQUIRED_INDEXES.length} provider routing indexes on ai_training_examples exist`,
       evaluate: (rows) =>
         missing(
           REQUIRED_INDEXES,
@@ -261,8 +267,8 @@ export function checkDefinitions(target: RolloutTarget): CheckDefinition[] {
 }
 
 /**
- * §1.1 before the base migration: the Phase 1 table must exist; what Phase 2 already has is
- * reported, not required.
+ * The preflight, before the base migration: the Phase 1 table must exist; what Phase 2 already
+ * has is reported, not required.
  */
 export function preflightDefinitions(): CheckDefinition[] {
   const phase2Columns = Object.entries(REQUIRED_COLUMNS).flatMap(([table, columns]) =>
@@ -271,7 +277,7 @@ export function preflightDefinitions(): CheckDefinition[] {
   return [
     {
       name: 'preflight_tables',
-      source: 'seed 002 §1.1',
+      source: 'runbook: preflight',
       sql: PREFLIGHT_TABLES,
       expectation: 'ai_training_examples exists (Phase 1 baseline)',
       evaluate: (rows) => {
@@ -285,7 +291,7 @@ export function preflightDefinitions(): CheckDefinition[] {
     },
     {
       name: 'preflight_columns',
-      source: 'seed 002 §1.1',
+      source: 'runbook: preflight',
       sql: PREFLIGHT_COLUMNS,
       expectation: 'ai_training_examples has columns (Phase 2 columns are reported)',
       evaluate: (rows) => {

@@ -36,9 +36,10 @@ export async function countInFlight(
 
 /**
  * Stores a provider's prediction id on the job in its own short transaction, right after the
- * create call returned (RELIABILITY 2): a rerun then resumes the prediction instead of paying for
- * another. Only the claim that made the call (`attempts`) may attach, and only once; false when
- * the job moved on meanwhile (lease lost, canceled, timed out).
+ * create call returned, so that a crash before the job commits loses nothing: the rerun resumes
+ * the prediction instead of paying for another. Only the claim that made the call (`attempts`)
+ * may attach, and only once; false when the job moved on meanwhile (lease lost, canceled, timed
+ * out).
  */
 export async function attachPrediction(
   db: Queryable,

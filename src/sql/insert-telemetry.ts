@@ -1,7 +1,10 @@
 import type { Queryable } from '../db/types.ts';
 import { storableJson } from '../lib/storable-text.ts';
 
-/** One `ai_training_examples` row as genloop writes it (seed 000 fields plus genloop's). */
+/**
+ * One `ai_training_examples` row as genloop writes it: the routing fields every generation
+ * records (`request_id` to `prompt_template_version`) plus genloop's own.
+ */
 export interface TrainingExampleRow {
   id: string;
   user_id: string | null;

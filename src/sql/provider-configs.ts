@@ -1,6 +1,18 @@
 import type { Queryable } from '../db/types.ts';
-import { isProviderName } from '../providers/types.ts';
-import type { ProviderConfig } from '../routing/types.ts';
+import { isProviderName, type ProviderName } from '../providers/types.ts';
+
+/** One enabled row of `ai_provider_configs`, as the router uses it. */
+export interface ProviderConfig {
+  provider: ProviderName;
+  environment: string;
+  isDefault: boolean;
+  weight: number;
+  timeoutMs: number;
+  maxRetries: number;
+  model: string | null;
+  promptTemplateVersion: string;
+  metadata: Record<string, unknown>;
+}
 
 interface ConfigRow {
   provider: string;

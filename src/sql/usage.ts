@@ -100,7 +100,7 @@ export async function finalizeGenerations(
 
 /**
  * Charges a generation that succeeded after it had timed out and been refunded (a late
- * webhook or poll still completes the job, RELIABILITY 12): one `adjust` of -1, once (keyed
+ * webhook or poll still completes the job): one `adjust` of -1, once (keyed
  * `late:<generation_id>`), and only when the refund it balances exists. Net usage of such a
  * job is then one unit, like any other success. Returns whether this call charged.
  */

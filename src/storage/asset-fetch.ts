@@ -58,7 +58,7 @@ export class AssetFetchError extends Error {
 }
 
 /**
- * Downloads a provider output without letting the URL reach anything else (RELIABILITY 18):
+ * Downloads a provider output without letting the URL reach anything else (no SSRF):
  * https only; the host must be on the allow-list; every address the name resolves to must be
  * public — checked inside the connection's own DNS lookup, so a second resolution cannot swap
  * in a private address; redirects only to the same host (and checked again); a Content-Type

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import type { BlobStore } from '../../storage/blob-store.ts';
-import { LocalBlobStore } from '../../storage/local-store.ts';
-import { isSafePath } from '../../storage/paths.ts';
-import { verifyLink } from '../../storage/signed-link.ts';
-import { HttpError } from '../http-error.ts';
+import { HttpError } from '../http/http-error.ts';
+import type { BlobStore } from './blob-store.ts';
+import { LocalBlobStore } from './local-store.ts';
+import { isSafePath } from './paths.ts';
+import { verifyLink } from './signed-link.ts';
 
 /**
  * `GET /files/<bucket>/<path>` for the local storage driver: objects of the public renders

@@ -18,7 +18,7 @@ const valid = () => ({
 
 type Row = ReturnType<typeof valid>;
 
-describeEachDriver('runtime contract rules of seed 000', (use) => {
+describeEachDriver('runtime contract rules of ai_training_examples', (use) => {
   const insert = (row: Row) =>
     use().db.query(
       `insert into ai_training_examples
@@ -107,7 +107,7 @@ describeEachDriver('runtime contract rules of seed 000', (use) => {
     );
   });
 
-  it('has the three seed indexes', async () => {
+  it('has the three provider routing indexes', async () => {
     const { rows } = await use().db.query<{ indexname: string; indexdef: string }>(
       `select indexname, indexdef from pg_indexes
         where schemaname = 'public' and tablename = 'ai_training_examples'`,
@@ -115,7 +115,7 @@ describeEachDriver('runtime contract rules of seed 000', (use) => {
     const keys = Object.fromEntries(
       rows.map((row) => [row.indexname, row.indexdef.replace(/^.* USING btree /, '')]),
     );
-    // The seed's key columns; the provider index also carries the columns latency reads need.
+    // Their key columns are fixed; the provider index also carries the columns latency reads need.
     expect(keys).toMatchObject({
       ai_training_examples_selected_provider_created_at_idx:
         '(selected_provider, created_at DESC) INCLUDE (latency_ms, fallback_used, source)',

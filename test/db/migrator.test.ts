@@ -105,7 +105,7 @@ describeEachDriver('migrator', (use, driver) => {
       const seen = results.flatMap((result) => [...result.applied, ...result.appliedElsewhere]);
       for (const version of seen) expect(ALL_VERSIONS).toContain(version);
       expect(await appliedVersions(database.db)).toEqual(ALL_VERSIONS);
-      // The seed rows were inserted once: the same rows as a database migrated alone.
+      // The seeded provider rows were inserted once: the same rows as a database migrated alone.
       const seeded = async (target: Db) =>
         (
           await target.query<{ provider: string; environment: string }>(

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/types.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
-// The SQL blocks below are copied verbatim from the seeds (seed 000 "Verification SQL", every
-// SQL block of seed 002). Do not reformat them: the point is that the operators' copy-paste
-// queries run unchanged against genloop's schema.
+// The SQL blocks below are the queries operators paste into the SQL editor: the 24-hour
+// telemetry verification query run after a runtime deploy, and every SQL block of the Phase 2
+// rollout runbook (docs/runbook.md). Do not reformat them: the point is that the operators'
+// copy-paste queries run unchanged against genloop's schema.
 
-const SEED_000_VERIFICATION = `select
+const TELEMETRY_VERIFICATION = `select
   count(*) as total_generations,
   count(*) filter (where selected_provider is not null) as selected_provider_set,
   count(*) filter (where fallback_used = true and fallback_provider is not null) as valid_fallback_rows,
@@ -16,21 +17,21 @@ from public.ai_training_examples
 where source in ('generation', 'generation_cached')
   and created_at >= now() - interval '24 hours';`;
 
-const SEED_002_SINGLE_DB_LIST = `select provider, environment, enabled, is_default, weight, timeout_ms, max_retries
+const RUNBOOK_SINGLE_DB_LIST = `select provider, environment, enabled, is_default, weight, timeout_ms, max_retries
 from public.ai_provider_configs
 order by environment, provider;`;
 
-const SEED_002_SINGLE_DB_COUNTS = `select
+const RUNBOOK_SINGLE_DB_COUNTS = `select
   count(*) filter (where environment = 'prod' and is_default = true) as prod_default_count,
   count(*) filter (where environment <> 'prod' and enabled = true) as non_prod_enabled_count
 from public.ai_provider_configs;`;
 
-const SEED_002_EVAL_OBJECTS = `select
+const RUNBOOK_EVAL_OBJECTS = `select
   to_regclass('public.ai_eval_runs') as ai_eval_runs,
   to_regclass('public.ai_eval_samples') as ai_eval_samples,
   to_regclass('public.ai_eval_run_summary_v1') as ai_eval_run_summary_v1;`;
 
-const SEED_002_PREFLIGHT_TABLES = `select
+const RUNBOOK_PREFLIGHT_TABLES = `select
   table_name
 from information_schema.tables
 where table_schema = 'public'
@@ -42,7 +43,7 @@ where table_schema = 'public'
   )
 order by table_name;`;
 
-const SEED_002_PREFLIGHT_COLUMNS = `select
+const RUNBOOK_PREFLIGHT_COLUMNS = `select
   table_name,
   column_name,
   data_type
@@ -51,25 +52,25 @@ where table_schema = 'public'
   and table_name in ('ai_training_examples', 'ai_provider_configs', 'ai_eval_samples')
 order by table_name, ordinal_position;`;
 
-const SEED_002_STAGING_LIST = `select provider, environment, enabled, is_default, weight, timeout_ms, max_retries
+const RUNBOOK_STAGING_LIST = `select provider, environment, enabled, is_default, weight, timeout_ms, max_retries
 from public.ai_provider_configs
 where environment in ('staging', 'prod')
 order by environment, provider;`;
 
-const SEED_002_STAGING_DEFAULT_COUNT = `select
+const RUNBOOK_STAGING_DEFAULT_COUNT = `select
   count(*) as default_count
 from public.ai_provider_configs
 where environment = 'staging'
   and is_default = true;`;
 
-const SEED_002_INDEXES = `select
+const RUNBOOK_INDEXES = `select
   indexname
 from pg_indexes
 where schemaname = 'public'
   and tablename in ('ai_training_examples', 'ai_provider_configs', 'ai_eval_samples')
 order by tablename, indexname;`;
 
-const SEED_002_P0_ROLLBACK = `begin;
+const RUNBOOK_P0_ROLLBACK = `begin;
 
 update public.ai_provider_configs
 set
@@ -81,19 +82,19 @@ where environment in ('staging', 'prod');
 
 commit;`;
 
-const SEED_002_POST_ROLLBACK = `select provider, environment, enabled, is_default, weight
+const RUNBOOK_POST_ROLLBACK = `select provider, environment, enabled, is_default, weight
 from public.ai_provider_configs
 where environment in ('staging', 'prod')
 order by environment, provider;`;
 
-const SEED_002_EVAL_SUMMARY = `select *
+const RUNBOOK_EVAL_SUMMARY = `select *
 from public.ai_eval_run_summary_v1
 order by run_id desc
 limit 5;`;
 
 /** The one UPDATE statement between `begin;` and `commit;` of the P0 rollback block. */
 function rollbackUpdate(): string {
-  const match = /^begin;\n\n([\s\S]+;)\n\ncommit;$/.exec(SEED_002_P0_ROLLBACK);
+  const match = /^begin;\n\n([\s\S]+;)\n\ncommit;$/.exec(RUNBOOK_P0_ROLLBACK);
   if (!match) throw new Error('the P0 rollback block is not begin; <update>; commit;');
   return match[1]!;
 }
@@ -106,7 +107,7 @@ interface ProviderRow {
   weight: number;
 }
 
-/** The seed 001 defaults, as the seed 002 listings show them. */
+/** The provider rows the migrations insert in prod, as the runbook listings show them. */
 const SEEDED_DEFAULTS = [
   {
     provider: 'custom',
@@ -128,7 +129,7 @@ const SEEDED_DEFAULTS = [
   },
 ];
 
-/** Rows listed `order by environment, provider`, as the seed queries list them. */
+/** Rows listed `order by environment, provider`, as the runbook queries list them. */
 function expectListingOrder(rows: ProviderRow[]): void {
   const keys = rows.map((row) => [row.environment, row.provider] as const);
   const sorted = [...keys].sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]));
@@ -183,9 +184,9 @@ async function insertTelemetry(
   );
 }
 
-describeEachDriver('seed 000 verification SQL, verbatim', (use) => {
+describeEachDriver('telemetry verification SQL, verbatim', (use) => {
   it('counts nothing on an empty table', async () => {
-    const { rows } = await use().db.query(SEED_000_VERIFICATION);
+    const { rows } = await use().db.query(TELEMETRY_VERIFICATION);
     expect(rows).toEqual([
       {
         total_generations: 0,
@@ -215,7 +216,7 @@ describeEachDriver('seed 000 verification SQL, verbatim', (use) => {
     await insertTelemetry(db, { selected_provider: 'openai', latency_ms: 9999, age: '25 hours' });
     await insertTelemetry(db, { source: 'patch', selected_provider: 'openai', latency_ms: 9999 });
 
-    const { rows } = await db.query<Record<string, number | null>>(SEED_000_VERIFICATION);
+    const { rows } = await db.query<Record<string, number | null>>(TELEMETRY_VERIFICATION);
     expect(rows).toEqual([
       {
         total_generations: 4,
@@ -228,10 +229,10 @@ describeEachDriver('seed 000 verification SQL, verbatim', (use) => {
   });
 });
 
-describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
+describeEachDriver('rollout runbook SQL blocks, verbatim', (use) => {
   describe('on the freshly migrated schema', () => {
     it('single-db list shows the seeded prod rows, openai the only default', async () => {
-      const { rows } = await use().db.query<ProviderRow>(SEED_002_SINGLE_DB_LIST);
+      const { rows } = await use().db.query<ProviderRow>(RUNBOOK_SINGLE_DB_LIST);
       expectListingOrder(rows);
       for (const seeded of SEEDED_DEFAULTS) expect(rows).toContainEqual(seeded);
       expect(rows.every((row) => row.environment === 'prod')).toBe(true);
@@ -239,12 +240,12 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
     });
 
     it('single-db counts: prod_default_count = 1, non_prod_enabled_count = 0', async () => {
-      const { rows } = await use().db.query(SEED_002_SINGLE_DB_COUNTS);
+      const { rows } = await use().db.query(RUNBOOK_SINGLE_DB_COUNTS);
       expect(rows).toEqual([{ prod_default_count: 1, non_prod_enabled_count: 0 }]);
     });
 
     it('to_regclass finds the eval tables and the summary view', async () => {
-      const { rows } = await use().db.query(SEED_002_EVAL_OBJECTS);
+      const { rows } = await use().db.query(RUNBOOK_EVAL_OBJECTS);
       expect(rows).toEqual([
         {
           ai_eval_runs: 'ai_eval_runs',
@@ -255,7 +256,7 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
     });
 
     it('preflight lists the four Phase 2 tables', async () => {
-      const { rows } = await use().db.query(SEED_002_PREFLIGHT_TABLES);
+      const { rows } = await use().db.query(RUNBOOK_PREFLIGHT_TABLES);
       expect(rows).toEqual([
         { table_name: 'ai_eval_runs' },
         { table_name: 'ai_eval_samples' },
@@ -264,12 +265,12 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
       ]);
     });
 
-    it('preflight lists the seed columns with their types, in table and column order', async () => {
+    it('preflight lists the routing and eval columns with their types, in table and column order', async () => {
       const { rows } = await use().db.query<{
         table_name: string;
         column_name: string;
         data_type: string;
-      }>(SEED_002_PREFLIGHT_COLUMNS);
+      }>(RUNBOOK_PREFLIGHT_COLUMNS);
       const tables = rows.map((row) => row.table_name);
       expect(tables).toEqual([...tables].sort());
       const typeOf = (table: string, column: string) =>
@@ -310,12 +311,12 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
     });
 
     it('staging default_count is 0 before a staging overlay', async () => {
-      const { rows } = await use().db.query(SEED_002_STAGING_DEFAULT_COUNT);
+      const { rows } = await use().db.query(RUNBOOK_STAGING_DEFAULT_COUNT);
       expect(rows).toEqual([{ default_count: 0 }]);
     });
 
-    it('pg_indexes lists the seed indexes, ordered by table and name', async () => {
-      const { rows } = await use().db.query<{ indexname: string }>(SEED_002_INDEXES);
+    it('pg_indexes lists the routing and eval indexes, ordered by table and name', async () => {
+      const { rows } = await use().db.query<{ indexname: string }>(RUNBOOK_INDEXES);
       const names = rows.map((row) => row.indexname);
       expect(names).toEqual(
         expect.arrayContaining([
@@ -365,7 +366,7 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
         }
         return ids;
       });
-      const { rows } = await db.query<Record<string, unknown>>(SEED_002_EVAL_SUMMARY);
+      const { rows } = await db.query<Record<string, unknown>>(RUNBOOK_EVAL_SUMMARY);
       expect(rows.map((row) => row.run_id)).toEqual([...runIds].reverse());
       expect(rows[1]).toMatchObject({
         run_id: runIds[0],
@@ -386,7 +387,7 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
   });
 
   describe('after environment overlays', () => {
-    const snapshot = async () => (await use().db.query<ProviderRow>(SEED_002_POST_ROLLBACK)).rows;
+    const snapshot = async () => (await use().db.query<ProviderRow>(RUNBOOK_POST_ROLLBACK)).rows;
 
     it('staging overlay: one staging default; single-db counts see the enabled non-prod rows', async () => {
       const { db } = use();
@@ -394,11 +395,11 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
         `insert into ai_provider_configs (provider, environment, enabled, is_default, weight)
          values ('openai', 'staging', true, true, 100), ('custom', 'staging', true, false, 0)`,
       );
-      expect((await db.query(SEED_002_STAGING_DEFAULT_COUNT)).rows).toEqual([{ default_count: 1 }]);
-      expect((await db.query(SEED_002_SINGLE_DB_COUNTS)).rows).toEqual([
+      expect((await db.query(RUNBOOK_STAGING_DEFAULT_COUNT)).rows).toEqual([{ default_count: 1 }]);
+      expect((await db.query(RUNBOOK_SINGLE_DB_COUNTS)).rows).toEqual([
         { prod_default_count: 1, non_prod_enabled_count: 2 },
       ]);
-      const { rows } = await db.query<ProviderRow>(SEED_002_STAGING_LIST);
+      const { rows } = await db.query<ProviderRow>(RUNBOOK_STAGING_LIST);
       expectListingOrder(rows);
       const listed = rows.map((row) => `${row.environment}/${row.provider}`);
       expect(listed).toEqual(expect.arrayContaining(['prod/custom', 'prod/openai']));
@@ -446,7 +447,7 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
       const after = await snapshot();
       expect(after.length).toBe(before.length);
       expectRolledBack(after);
-      expect((await db.query(SEED_002_STAGING_DEFAULT_COUNT)).rows).toEqual([{ default_count: 1 }]);
+      expect((await db.query(RUNBOOK_STAGING_DEFAULT_COUNT)).rows).toEqual([{ default_count: 1 }]);
       const { rows } = await db.query(
         `select provider, enabled, is_default from ai_provider_configs where environment = 'dev'`,
       );
@@ -458,7 +459,7 @@ describeEachDriver('seed 002 SQL blocks, verbatim', (use) => {
       await db.query(
         `update ai_provider_configs set weight = 50, enabled = true where environment in ('staging', 'prod')`,
       );
-      await db.exec(SEED_002_P0_ROLLBACK);
+      await db.exec(RUNBOOK_P0_ROLLBACK);
       expectRolledBack(await snapshot());
     });
   });

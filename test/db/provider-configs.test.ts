@@ -23,7 +23,7 @@ function insertConfig(target: Queryable, row: ConfigRow) {
 }
 
 describeEachDriver('ai_provider_configs: one default provider per environment', (use) => {
-  it('seeds openai enabled and default in prod, custom enabled and not default in prod', async () => {
+  it('migrations insert openai enabled and default in prod, custom enabled and not default in prod', async () => {
     const { rows } = await use().db.query<ConfigRow & { weight: number }>(
       `select provider, environment, enabled, is_default, weight
          from ai_provider_configs
@@ -35,7 +35,7 @@ describeEachDriver('ai_provider_configs: one default provider per environment', 
     ]);
   });
 
-  it('seeds exactly one default, openai, in prod', async () => {
+  it('migrations insert exactly one default, openai, in prod', async () => {
     const { rows } = await use().db.query<{ provider: string }>(
       `select provider from ai_provider_configs where environment = 'prod' and is_default`,
     );

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import {
-  type GenerationFacts,
-  TelemetryWriter,
-  telemetryRows,
-} from '../../src/routing/telemetry.ts';
+import { type GenerationFacts, telemetryRows } from '../../src/telemetry/rows.ts';
+import { TelemetryWriter } from '../../src/telemetry/writer.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
 /** The rows of one succeeded gateway generation, with what the test varies. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/types.ts';
-import { TelemetryWriter, telemetryRows, writeTelemetry } from '../../src/routing/telemetry.ts';
 import { insertTelemetry } from '../../src/sql/insert-telemetry.ts';
+import { telemetryRows } from '../../src/telemetry/rows.ts';
+import { TelemetryWriter, writeTelemetry } from '../../src/telemetry/writer.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
 /** One gateway generation that fell back from openai to custom: a training row, two attempts. */

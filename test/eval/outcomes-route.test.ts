@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, expect, it } from 'vitest';
+import { type App, createApp } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
-import { type App, createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 

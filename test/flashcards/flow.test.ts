@@ -39,7 +39,7 @@ async function waitForStatus(stack: Stack, token: string, id: string, statuses: 
 }
 
 describeEachStack(
-  'flashcards (seed 004) end to end',
+  'flashcards end to end',
   (use) => {
     it('202 → worker → suggestions → accept creates one card; reject; edit before accept', async () => {
       const stack = use();

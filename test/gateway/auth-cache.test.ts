@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type App, createApp } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
-import { type App, createApp } from '../../src/http/app.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import {
   auth,

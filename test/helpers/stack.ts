@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { type App, assembleGenloop } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
-import { createApp } from '../../src/http/app.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import { Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { flashcardHandler } from '../../src/recipes/flashcards/handler.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import type { Services } from '../../src/services.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { createTestDatabase, type DriverName, drivers, type TestDatabase } from './db.ts';
 
@@ -36,7 +35,7 @@ export interface Stack {
   database: TestDatabase;
   config: ResolvedConfig;
   services: Services;
-  app: ReturnType<typeof createApp>;
+  app: App;
   simulator: Awaited<ReturnType<typeof startSimulator>>;
   /** A bearer token for a user (a fresh one when no id is given). */
   token(userId?: string, role?: 'authenticated' | 'service_role'): Promise<string>;
@@ -70,11 +69,11 @@ export async function startStack(
     },
   });
   const logger = createLogger(config);
-  const services = await createServices(config, database.db, logger, {
-    simulatorUrl: simulator.url,
-    ...FAST_SERVICE_OPTIONS,
+  const genloop = await assembleGenloop(config, database.db, logger, {
+    services: { simulatorUrl: simulator.url, ...FAST_SERVICE_OPTIONS },
+    interior: false,
   });
-  const app = createApp({ config, db: database.db, logger, services });
+  const { services, app } = genloop;
   let server: RunningServer | undefined;
   const workers: Worker[] = [];
   return {
@@ -92,7 +91,7 @@ export async function startStack(
       const worker = new Worker({
         db: database.db,
         logger,
-        handlers: { flashcards: flashcardHandler({ router: services.router }) },
+        handlers: genloop.handlers,
         concurrency: options.concurrency ?? 4,
         leaseMs: options.leaseMs ?? 5_000,
         pollMs: options.pollMs ?? 100,
@@ -106,7 +105,7 @@ export async function startStack(
     async close() {
       await Promise.all(workers.map((worker) => worker.stop(1_000)));
       await server?.close();
-      await services.close();
+      await genloop.close();
       await simulator.close();
       await database.dispose();
     },

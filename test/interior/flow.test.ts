@@ -28,7 +28,7 @@ async function imageOf(response: Response) {
   return { type: response.headers.get('content-type'), meta: await sharp(bytes).metadata() };
 }
 
-describeEachInteriorStack('interior generations (seed 003) end to end', (use) => {
+describeEachInteriorStack('interior generations end to end', (use) => {
   it('redesign: 202 → worker creates the prediction → webhook → WebP variants → status with URLs', async () => {
     const stack = use();
     await stack.startWorker();

@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/providers/errors.ts';
-import { dimensionsFor, toReplicateInput } from '../../src/providers/replicate/adapter.ts';
 import { ReplicateClient } from '../../src/providers/replicate/client.ts';
 import { createMayHaveHappened } from '../../src/providers/replicate/errors.ts';
 import type { Prediction } from '../../src/providers/replicate/prediction.ts';
 import { ASPECT_RATIOS, QUALITIES } from '../../src/recipes/interior/catalog.ts';
+import { dimensionsFor, toReplicateInput } from '../../src/recipes/interior/replicate-input.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { rejectionOf } from '../helpers/errors.ts';
 import { eventually } from '../helpers/stack.ts';

@@ -3,14 +3,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { assembleGenloop } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
-import { createApp } from '../../src/http/app.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import { Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { createInterior, type Interior } from '../../src/recipes/interior/index.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import type { Interior } from '../../src/recipes/interior/index.ts';
+import type { Services } from '../../src/services.ts';
 import { type SimulatorOptions, signWebhook, startSimulator } from '../../src/simulator/index.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { createTestDatabase, type DriverName, type TestDatabase } from '../helpers/db.ts';
@@ -93,19 +93,17 @@ export async function startInteriorStack(
     },
   });
   const logger = createLogger(config);
-  const services = await createServices(config, database.db, logger, {
-    simulatorUrl: simulator.url,
-    ...FAST_SERVICE_OPTIONS,
+  const genloop = await assembleGenloop(config, database.db, logger, {
+    services: { simulatorUrl: simulator.url, ...FAST_SERVICE_OPTIONS },
+    interior: {
+      backoff: { baseMs: 5, capMs: 20 },
+      pollDelays: options.pollDelays ?? { initialMs: 30_000, maxMs: 30_000 },
+      ...(options.assetLookup ? { assetLookup: options.assetLookup } : {}),
+      ...(options.store ? { store: options.store } : {}),
+    },
   });
-  const interior = createInterior(services, {
-    simulatorUrl: simulator.url,
-    backoff: { baseMs: 5, capMs: 20 },
-    pollDelays: options.pollDelays ?? { initialMs: 30_000, maxMs: 30_000 },
-    ...(options.assetLookup ? { assetLookup: options.assetLookup } : {}),
-    ...(options.store ? { store: options.store } : {}),
-  });
-  await interior.start();
-  const app = createApp({ config, db: database.db, logger, services, interior });
+  const { services, app } = genloop;
+  const interior = genloop.interior!;
   const server = await startServer(app, { host: '127.0.0.1', port: 0 });
   let workers: Worker[] = [];
 
@@ -181,8 +179,7 @@ export async function startInteriorStack(
     async close() {
       await stack.stopWorkers();
       await server.close();
-      await interior.close();
-      await services.close();
+      await genloop.close();
       await simulator.close();
       await database.dispose();
       rmSync(dataDir, { recursive: true, force: true });

@@ -152,12 +152,12 @@ describeEachDriver('genloop rollout (CLI)', (use, driver) => {
   );
 
   it(
-    'verify --preflight runs only the §1.1 queries',
+    'verify --preflight runs only the preflight queries',
     async () => {
       const result = await run(['rollout', 'verify', '--env', 'prod', '--preflight', '--no-log']);
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain('[PASS] 1/2 preflight_tables (seed 002 §1.1)');
-      expect(result.stdout).toContain('[PASS] 2/2 preflight_columns (seed 002 §1.1)');
+      expect(result.stdout).toContain('[PASS] 1/2 preflight_tables (runbook: preflight)');
+      expect(result.stdout).toContain('[PASS] 2/2 preflight_columns (runbook: preflight)');
       expect(result.stdout).toMatch(/\nPASS: 2 of 2 preflight checks passed for prod\n$/);
     },
     SLOW,
@@ -213,7 +213,7 @@ describeEachDriver('genloop rollout (CLI)', (use, driver) => {
   );
 
   it(
-    'note records the seed 002 §4 items and log lists them',
+    'note records the post-rollout log items and log lists them',
     async () => {
       const note = await run([
         'rollout',

@@ -4,7 +4,7 @@ import { readLog } from '../../src/rollout/log.ts';
 import { applyOverlay, loadOverlay } from '../../src/rollout/overlays.ts';
 import { restoreRollback } from '../../src/rollout/restore.ts';
 import { type RollbackSavedState, rollbackProviders } from '../../src/rollout/rollback.ts';
-import { P0_ROLLBACK } from '../../src/rollout/seed-queries.ts';
+import { P0_ROLLBACK } from '../../src/rollout/runbook-queries.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 import { rejectionOf } from '../helpers/errors.ts';
 import {
@@ -79,7 +79,7 @@ describeEachDriver('P0 rollback and restore', (use) => {
     expect(others(await providerRows(db))).toEqual(others(canary));
   });
 
-  it("single_db: the seed's where environment in ('staging', 'prod'); dev untouched", async () => {
+  it("single_db: the runbook's where environment in ('staging', 'prod'); dev untouched", async () => {
     const { db } = use();
     const result = await rollbackProviders(db, 'single_db', operator);
     expect(result.environments).toEqual(['staging', 'prod']);
@@ -88,7 +88,7 @@ describeEachDriver('P0 rollback and restore', (use) => {
     expect(dev(await providerRows(db))).toEqual(dev(canary));
   });
 
-  it('ends in the same state as the seed SQL run as written', async () => {
+  it('ends in the same state as the runbook SQL run as written', async () => {
     const { db } = use();
     await rollbackProviders(db, 'single_db', operator);
     const ours = await providerRows(db);

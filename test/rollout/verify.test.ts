@@ -6,7 +6,7 @@ import {
   SINGLE_DB_COUNTS,
   SINGLE_DB_PROVIDERS,
   STAGING_DEFAULT_COUNT,
-} from '../../src/rollout/seed-queries.ts';
+} from '../../src/rollout/runbook-queries.ts';
 import { checkDefinitions, verifyRollout } from '../../src/rollout/verify.ts';
 import { createEmptyDatabase, describeEachDriver, type TestDatabase } from '../helpers/db.ts';
 import { type ProviderRow, providerRows, replaceProviderRows } from './provider-rows.ts';
@@ -69,7 +69,7 @@ describeEachDriver('rollout verify', (use) => {
     ]);
   });
 
-  it('single_db runs the §0.3 queries verbatim', async () => {
+  it('single_db runs the single-DB verify queries verbatim', async () => {
     const { db } = use();
     await applyOverlay(db, loadOverlay('single_db'));
     const result = await verifyRollout(db, 'single_db');
@@ -81,7 +81,7 @@ describeEachDriver('rollout verify', (use) => {
     ]);
   });
 
-  it('prod counts defaults in prod (§2.4: the staging query with prod)', async () => {
+  it('prod counts defaults in prod (the staging query with prod)', async () => {
     const { db } = use();
     await applyOverlay(db, loadOverlay('prod'));
     const sql = checkDefinitions('prod').find((check) => check.name === 'default_count')!.sql;
@@ -124,14 +124,14 @@ describeEachDriver('rollout verify', (use) => {
     );
   });
 
-  it('fails single_db_counts after the seed P0 rollback (it enables openai in staging)', async () => {
+  it('fails single_db_counts after the runbook P0 rollback (it enables openai in staging)', async () => {
     const { db } = use();
     await applyOverlay(db, loadOverlay('single_db'));
     await db.transaction((tx) => tx.query(P0_ROLLBACK));
     expect(failing(await verifyRollout(db, 'single_db'))).toEqual(['single_db_counts']);
   });
 
-  it('names a missing seed index', async () => {
+  it('names a missing provider routing index', async () => {
     const { db } = use();
     await applyOverlay(db, loadOverlay('prod'));
     await db.query('drop index ai_training_examples_request_id_idx');

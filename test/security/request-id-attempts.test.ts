@@ -47,33 +47,38 @@ async function clearCooldown(stack: Stack) {
 describeEachStack('a repeated x-request-id keeps every generation and all its attempts', (use) => {
   it('generate-site: three calls with one x-request-id, each falling back once, keep 3 rows and 6 attempts', async () => {
     const stack = use();
-    const token = await stack.token();
-    const requestId = randomUUID();
-    for (let call = 0; call < 3; call++) {
-      const response = await stack.app.request('/functions/v1/generate-site', {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'x-request-id': requestId,
-          // The default provider answers JSON that does not parse: one failed attempt, then the
-          // fallback answers.
-          'x-genloop-simulate': 'openai=invalid-json',
-        },
-        body: JSON.stringify({ prompt: `A bike repair shop, take ${call}` }),
-      });
-      expect(response.status, await response.clone().text()).toBe(200);
-      const body = (await response.json()) as { requestId: string; fallbackUsed: boolean };
-      expect(body).toMatchObject({ requestId, fallbackUsed: true });
-      expect(response.headers.get('x-request-id')).toBe(requestId);
+    try {
+      const token = await stack.token();
+      const requestId = randomUUID();
+      for (let call = 0; call < 3; call++) {
+        const response = await stack.app.request('/functions/v1/generate-site', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'x-request-id': requestId,
+            // The default provider answers JSON that does not parse: one failed attempt, then the
+            // fallback answers.
+            'x-genloop-simulate': 'openai=invalid-json',
+          },
+          body: JSON.stringify({ prompt: `A bike repair shop, take ${call}` }),
+        });
+        expect(response.status, await response.clone().text()).toBe(200);
+        const body = (await response.json()) as { requestId: string; fallbackUsed: boolean };
+        expect(body).toMatchObject({ requestId, fallbackUsed: true });
+        expect(response.headers.get('x-request-id')).toBe(requestId);
+      }
+      await examplesOf(stack, requestId, 3);
+      expect(await attemptRows(stack, requestId)).toBe(6);
+      expect(await attemptsPerExample(stack, requestId)).toEqual([
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ]);
+    } finally {
+      // Invalid output counts toward the provider's cooldown; the next test starts clean.
+      await clearCooldown(stack);
     }
-    await examplesOf(stack, requestId, 3);
-    expect(await attemptRows(stack, requestId)).toBe(6);
-    expect(await attemptsPerExample(stack, requestId)).toEqual([
-      [1, 2],
-      [1, 2],
-      [1, 2],
-    ]);
   });
 
   it('gateway: three completions with one x-request-id, each falling back once, keep 3 rows and 6 attempts', async () => {

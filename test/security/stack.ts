@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type App, assembleGenloop } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
-import { createApp } from '../../src/http/app.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import { Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { flashcardHandler } from '../../src/recipes/flashcards/handler.ts';
-import { createInterior, type Interior } from '../../src/recipes/interior/index.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import type { Interior } from '../../src/recipes/interior/index.ts';
+import type { Services } from '../../src/services.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { createTestDatabase, type DriverName, type TestDatabase } from '../helpers/db.ts';
 import { eventually, FAST_SERVICE_OPTIONS, TEST_JWT_SECRET, testToken } from '../helpers/stack.ts';
@@ -28,7 +27,7 @@ export interface SecurityStack {
   services: Services;
   interior: Interior;
   simulator: Awaited<ReturnType<typeof startSimulator>>;
-  app: ReturnType<typeof createApp>;
+  app: App;
   server: RunningServer;
   token(userId?: string, role?: 'authenticated' | 'service_role'): Promise<string>;
   startWorker(): Promise<Worker>;
@@ -56,18 +55,16 @@ export async function startSecurityStack(driver: DriverName): Promise<SecuritySt
     },
   });
   const logger = createLogger(config);
-  const services = await createServices(config, database.db, logger, {
-    simulatorUrl: simulator.url,
-    ...FAST_SERVICE_OPTIONS,
+  const genloop = await assembleGenloop(config, database.db, logger, {
+    services: { simulatorUrl: simulator.url, ...FAST_SERVICE_OPTIONS },
+    interior: {
+      backoff: { baseMs: 5, capMs: 20 },
+      // The webhook is what normally ends a job; a short poll only guards against a lost one.
+      pollDelays: { initialMs: 1_000, maxMs: 2_000 },
+    },
   });
-  const interior = createInterior(services, {
-    simulatorUrl: simulator.url,
-    backoff: { baseMs: 5, capMs: 20 },
-    // The webhook is what normally ends a job; a short poll only guards against a lost one.
-    pollDelays: { initialMs: 1_000, maxMs: 2_000 },
-  });
-  await interior.start();
-  const app = createApp({ config, db: database.db, logger, services, interior });
+  const { services, app } = genloop;
+  const interior = genloop.interior!;
   const server = await startServer(app, { host: '127.0.0.1', port: 0 });
   let workers: Worker[] = [];
 
@@ -85,10 +82,7 @@ export async function startSecurityStack(driver: DriverName): Promise<SecuritySt
       const worker = new Worker({
         db: database.db,
         logger,
-        handlers: {
-          flashcards: flashcardHandler({ router: services.router }),
-          interior: interior.handler,
-        },
+        handlers: genloop.handlers,
         concurrency: 4,
         leaseMs: 5_000,
         pollMs: 50,
@@ -117,8 +111,7 @@ export async function startSecurityStack(driver: DriverName): Promise<SecuritySt
     async close() {
       await stack.stopWorkers();
       await server.close();
-      await interior.close();
-      await services.close();
+      await genloop.close();
       await simulator.close();
       await database.dispose();
       rmSync(dataDir, { recursive: true, force: true });

@@ -239,7 +239,8 @@ describe('replicate predictions through the official SDK', () => {
   });
 
   it('the replicate SDK itself retries a create whose answer was lost: each retry is a new prediction', async () => {
-    // Why genloop owns its retries and stores the prediction id first (RELIABILITY.md, case 2).
+    // Why genloop owns its retries and stores the prediction id first: a crash after Replicate
+    // accepted a create must not make the rerun pay for a second prediction.
     simulator.setFaults({ replicate: 'reset-after-create' });
     const error = await rejectionOf(
       replicate.predictions.create({ model: MODEL, input: { prompt: 'x', width: 64, height: 64 } }),

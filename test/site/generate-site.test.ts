@@ -25,7 +25,7 @@ async function telemetryFor(stack: Stack, requestId: string) {
 }
 
 describeEachStack('POST /functions/v1/generate-site', (use) => {
-  it('returns a valid site with the seed 000 metadata, and records the same in telemetry', async () => {
+  it('returns a valid site with its generation metadata, and records the same in telemetry', async () => {
     const stack = use();
     const response = await post(stack, {
       prompt: 'A sourdough bakery in Hobart',

@@ -1,6 +1,5 @@
 import Replicate from 'replicate';
 import { AttemptTimeout, ProviderError } from '../errors.ts';
-import { modelTarget } from './adapter.ts';
 import { toReplicateError } from './errors.ts';
 import { type Prediction, predictionSchema } from './prediction.ts';
 
@@ -34,7 +33,8 @@ export interface CreatePredictionRequest {
  * account's webhook signing secret. Every call is bounded by its own timeout and throws
  * {@link ProviderError}. The SDK retries 429s (and 5xx on GET) by itself, without jitter and
  * without a cap genloop controls; each call therefore gets a fetch that reaches the network
- * once and hands any retry the same answer, so backoff stays genloop's (RELIABILITY 5).
+ * once and hands any retry the same answer, so backoff stays genloop's: a 429's Retry-After is
+ * honoured, 5xx backoff is capped and jittered, and a create is never resent blindly.
  */
 export class ReplicateClient {
   readonly servedBy: 'api' | 'simulator';
@@ -165,4 +165,13 @@ function singleShotFetch(
       }
     },
   };
+}
+
+/**
+ * How the SDK should address a model: `owner/name` runs the model's latest version (official
+ * models endpoint); `owner/name:version` pins a version (POST /predictions, which takes the
+ * `owner/name:version` form as its `version`).
+ */
+export function modelTarget(model: string): { model: string } | { version: string } {
+  return model.includes(':') ? { version: model } : { model };
 }

@@ -88,10 +88,11 @@ export function toReplicateError(
 }
 
 /**
- * Whether a failed create may nevertheless have created a prediction (RELIABILITY 5): a 5xx,
- * a timeout or a connection cut after sending may all have happened after Replicate accepted
- * it. Only answers that refuse the request (4xx, 429) and connections that never opened are
- * known not to have created one; only those are safe to send again.
+ * Whether a failed create may nevertheless have created a prediction, so that resending it
+ * could pay for a second one: a 5xx, a timeout or a connection cut after sending may all have
+ * happened after Replicate accepted it. Only answers that refuse the request (4xx, 429) and
+ * connections that never opened are known not to have created one; only those are safe to
+ * send again.
  */
 export function createMayHaveHappened(error: ProviderError): boolean {
   if (error.status !== undefined) return error.status >= 500;

@@ -3,8 +3,8 @@ import type { Queryable } from '../../db/types.ts';
 import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { RouteError, type Router } from '../../routing/router.ts';
-import { telemetryRows } from '../../routing/telemetry.ts';
 import type { ClaimedJob } from '../../sql/claim-jobs.ts';
+import { telemetryRows } from '../../telemetry/rows.ts';
 import { flashcardTemplate } from './prompts.ts';
 import { FLASHCARDS_SCHEMA_NAME, type Flashcard, flashcardsOutputSchema } from './schema.ts';
 
@@ -15,7 +15,7 @@ const OUTPUT_JSON_SCHEMA = z.toJSONSchema(flashcardsOutputSchema, { io: 'input' 
 >;
 
 /**
- * The worker side of seed 004: calls the router (OpenRouter preferred), normalises the answer to
+ * The worker side of the flashcard flow: calls the router (OpenRouter preferred), normalises the answer to
  * `{front, back}[]`, and hands the worker the suggestions insert, the job update and the
  * telemetry row to write in the completing transaction.
  */

@@ -1,5 +1,5 @@
 /**
- * Flashcard prompt templates by version (`prompt_version` of seed 004). The system prompt is
+ * Flashcard prompt templates by version (a job's `prompt_version`). The system prompt is
  * genloop's alone; the user's text goes in a delimited block and is treated as material to
  * study, never as instructions.
  */

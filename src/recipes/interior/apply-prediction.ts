@@ -1,5 +1,4 @@
 import { isTerminal, type Prediction } from '../../providers/replicate/prediction.ts';
-import { writeTelemetry } from '../../routing/telemetry.ts';
 import {
   completeUnheldJob,
   findJobByPrediction,
@@ -8,6 +7,7 @@ import {
 } from '../../sql/generation-jobs.ts';
 import { debitLateSuccess, finalizeGeneration } from '../../sql/usage.ts';
 import { recordWebhookEvent } from '../../sql/webhook-events.ts';
+import { writeTelemetry } from '../../telemetry/writer.ts';
 import { completionFromPrediction, parseInteriorJob, writeRender } from './completion.ts';
 import type { InteriorDeps } from './deps.ts';
 import { modelFor } from './handler.ts';

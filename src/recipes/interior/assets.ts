@@ -1,9 +1,9 @@
 import { backoffDelay, sleep } from '../../routing/backoff.ts';
-import type { VariantRow } from '../../sql/renders.ts';
 import { AssetFetchError, type FetchedAsset, fetchAsset } from '../../storage/asset-fetch.ts';
 import { toVariantImages, type VariantImages } from '../../storage/images.ts';
 import { thumbnailPath, variantPath } from '../../storage/paths.ts';
 import type { InteriorDeps } from './deps.ts';
+import type { VariantRow } from './sql.ts';
 
 const DOWNLOAD_ATTEMPTS = 3;
 

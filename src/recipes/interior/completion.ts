@@ -7,17 +7,17 @@ import {
   predictionError,
   predictionLatencyMs,
 } from '../../providers/replicate/prediction.ts';
-import { type GenerationTelemetry, telemetryRows } from '../../routing/telemetry.ts';
 import type { AttemptRecord } from '../../routing/types.ts';
 import type { JobResult } from '../../sql/finish-job.ts';
-import { insertRender, type VariantRow } from '../../sql/renders.ts';
 import { AssetFetchError } from '../../storage/asset-fetch.ts';
 import { ImageRejected } from '../../storage/images.ts';
 import { isOwnedPath } from '../../storage/paths.ts';
+import { type GenerationTelemetry, telemetryRows } from '../../telemetry/rows.ts';
 import { storeVariants } from './assets.ts';
 import type { InteriorDeps } from './deps.ts';
-import { type InteriorJobInput, interiorJobInputSchema } from './job-input.ts';
 import { INTERIOR_PROMPT_VERSION } from './prompts.ts';
+import { type InteriorJobInput, interiorJobInputSchema } from './schema.ts';
+import { insertRender, type VariantRow } from './sql.ts';
 
 /** An interior job with its stored input parsed. */
 export interface InteriorJob {

@@ -1,6 +1,5 @@
 import type { JobHandler, JobOutcome } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
-import { toReplicateInput, webhookUrlFor } from '../../providers/replicate/adapter.ts';
 import type { ReplicateClient } from '../../providers/replicate/client.ts';
 import { createMayHaveHappened } from '../../providers/replicate/errors.ts';
 import { isTerminal, type Prediction } from '../../providers/replicate/prediction.ts';
@@ -19,6 +18,7 @@ import {
   writeRender,
 } from './completion.ts';
 import type { InteriorDeps } from './deps.ts';
+import { toReplicateInput, webhookUrlFor } from './replicate-input.ts';
 
 /** How long the photo links handed to the provider stay valid. */
 const INPUT_LINK_SECONDS = 3_600;
@@ -223,7 +223,8 @@ async function createPrediction(
         error: error.toJSON(),
         createdAt: new Date(),
       });
-      // Only a create known not to have gone through may be sent again (RELIABILITY 5).
+      // Only a create known not to have gone through may be sent again: a retried create that
+      // had in fact gone through would pay for a second prediction.
       if (
         signal.aborted ||
         !error.retryable ||

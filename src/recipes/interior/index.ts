@@ -36,7 +36,7 @@ export interface Interior {
 }
 
 /**
- * Builds the interior flow of seed 003 on top of the shared services: the blob store of the
+ * Builds the interior-design flow on top of the shared services: the blob store of the
  * configuration, the Replicate client as the serving plan says (real API, simulator, or none),
  * the asset download rules — the allow-list from configuration, plus the simulator's own origin
  * only while the simulator serves Replicate — and the webhook secret (REPLICATE_WEBHOOK_SECRET,

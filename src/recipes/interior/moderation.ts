@@ -91,7 +91,7 @@ const PATTERNS = BLOCKED.map(({ category, terms }) => ({
 }));
 
 /**
- * A light text filter for prompts (seed 003 §2.2): lower-cases, folds accents and look-alike
+ * A light text filter for prompts: lower-cases, folds accents and look-alike
  * digits, drops dots or dashes between single letters ("n.u.d.e"), removes everyday phrases
  * such as "nude tones", then matches whole words of a small blocklist. Pure and synchronous;
  * a provider's own safety checker still runs after it.

@@ -19,7 +19,7 @@ export interface BuiltPrompt {
   negativePrompt: string;
 }
 
-/** Makes the picture read as an Australian home (seed 003's "Australian context boosters"). */
+/** Phrases that make the picture read as an Australian home, the app's market. */
 const AUSTRALIAN_CONTEXT =
   'Set in an Australian home: bright natural Australian daylight, locally sourced materials such as spotted gum and blackbutt timber, Australian-style power points and light switches, native Australian plants where plants fit';
 

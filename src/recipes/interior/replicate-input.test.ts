@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ASPECT_RATIOS, QUALITIES } from '../../recipes/interior/catalog.ts';
+import { modelTarget } from '../../providers/replicate/client.ts';
+import { ASPECT_RATIOS, QUALITIES } from './catalog.ts';
 import {
   dimensionsFor,
-  modelTarget,
   PROMPT_STRENGTH,
   QUALITY_TIERS,
   toReplicateInput,
   WEBHOOK_PATH,
   webhookUrlFor,
-} from './adapter.ts';
+} from './replicate-input.ts';
 
 /** The documented table (docs/interior.md): every aspect ratio at every quality tier. */
 const EXPECTED: Record<string, Record<string, [number, number]>> = {

@@ -1,4 +1,4 @@
-import type { AspectRatio, Mode, Quality } from '../../recipes/interior/catalog.ts';
+import type { AspectRatio, Mode, Quality } from './catalog.ts';
 
 /** A generation as the adapter sees it: validated choices plus the built prompt and image links. */
 export interface ImageGenerationRequest {
@@ -87,15 +87,6 @@ export function toReplicateInput(request: ImageGenerationRequest): Record<string
   }
   if (request.mode === 'compose') input.image_input = [...request.imageUrls];
   return input;
-}
-
-/**
- * How the SDK should address a model: `owner/name` runs the model's latest version (official
- * models endpoint); `owner/name:version` pins a version (POST /predictions, which takes the
- * `owner/name:version` form as its `version`).
- */
-export function modelTarget(model: string): { model: string } | { version: string } {
-  return model.includes(':') ? { version: model } : { model };
 }
 
 export const WEBHOOK_PATH = '/api/v1/webhooks/replicate';

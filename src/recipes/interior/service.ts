@@ -1,22 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
-import { type FieldError, HttpError } from '../../http/http-error.ts';
-import { validationFailed } from '../../http/validation.ts';
 import { SubmitRefused, submitJob } from '../../jobs/submit.ts';
-import { webhookUrlFor } from '../../providers/replicate/adapter.ts';
+import {
+  DomainError,
+  type FieldError,
+  notFound,
+  validationFailed,
+} from '../../lib/domain-errors.ts';
 import { countInFlight } from '../../sql/generation-jobs.ts';
-import { renderOfGeneration } from '../../sql/renders.ts';
-import { findUploads, insertUploads, type UploadRow } from '../../sql/uploads.ts';
 import { remainingGenerations } from '../../sql/usage.ts';
 import { ImageRejected, type PreparedImage, prepareUpload } from '../../storage/images.ts';
 import { inputPath } from '../../storage/paths.ts';
 import { applyPrediction } from './apply-prediction.ts';
 import { FAILURE_MESSAGES } from './completion.ts';
 import type { InteriorDeps } from './deps.ts';
-import type { InteriorJobInput } from './job-input.ts';
 import { MODERATION_MESSAGE, moderateText } from './moderation.ts';
 import { buildPrompt } from './prompts.ts';
+import { webhookUrlFor } from './replicate-input.ts';
+import type { InteriorJobInput } from './schema.ts';
 import { type InteriorFields, modeFieldErrors } from './schema.ts';
+import {
+  deleteRender,
+  findUploads,
+  getRender,
+  insertUploads,
+  listRenders,
+  type RenderRow,
+  renderOfGeneration,
+  type UploadRow,
+} from './sql.ts';
 
 /** At most this many interior jobs of one user are pending or running at once. */
 export const INTERIOR_IN_FLIGHT_LIMIT = 1;
@@ -45,13 +57,14 @@ export interface SubmitGenerationInput {
 }
 
 /**
- * Accepts an interior generation (seed 003 §3.1): checks the text (moderation), the mode's
+ * Accepts an interior generation: checks the text (moderation), the mode's
  * inputs and every photo (type sniffed, size and pixel limits, EXIF stripped), then — unless the
  * user already has a generation in flight or no quota left — stores the photos in the private
  * uploads bucket and, in one transaction, inserts the job with its built prompt, the upload rows
  * and the quota reservation. The prediction itself is created by the worker (see
  * {@link interiorHandler}), so a crash anywhere leaves a job the queue finishes.
- * Refusals: HttpError (400/413/503) or SubmitRefused (409 job_in_flight, 402 quota_exceeded).
+ * Refusals: DomainError (invalid, refused content, provider unavailable) or SubmitRefused (in
+ * flight, quota exceeded).
  */
 export async function submitGeneration(
   deps: InteriorDeps,
@@ -66,7 +79,7 @@ export async function submitGeneration(
         { user_id: userId, category: verdict.category },
         'prompt refused by moderation',
       );
-      throw new HttpError(400, 'content_rejected', 'content rejected', {
+      throw new DomainError('invalid', 'content_rejected', 'content rejected', {
         detail: MODERATION_MESSAGE,
         errors: [{ field: 'body.prompt', code: 'content_rejected', message: MODERATION_MESSAGE }],
       });
@@ -90,9 +103,14 @@ export async function submitGeneration(
   const prepared = await prepareImages(deps, input.images);
   const reused = await reusedUploads(deps, claims, input.uploadIds);
   if (!deps.replicate || !(await deps.providerConfig())) {
-    throw new HttpError(503, 'provider_unavailable', FAILURE_MESSAGES.provider_unavailable, {
-      detail: 'the image provider (replicate) is disabled in this environment',
-    });
+    throw new DomainError(
+      'unavailable',
+      'provider_unavailable',
+      FAILURE_MESSAGES.provider_unavailable,
+      {
+        detail: 'the image provider (replicate) is disabled in this environment',
+      },
+    );
   }
   await precheck(deps, userId);
 
@@ -196,7 +214,7 @@ interface GenerationRow {
  * One of the caller's interior generations with its variant links (undefined when it is not
  * theirs). A job whose webhook is late — still running a minute after it was accepted, or any
  * time `refresh` is asked — is first refreshed from Replicate: the prediction's state is
- * applied as a webhook would apply it (seed 003 §6.2).
+ * applied as a webhook would apply it.
  */
 export async function getGeneration(
   deps: InteriorDeps,
@@ -300,7 +318,7 @@ async function prepareImages(
     }
   }
   if (errors.length > 0) {
-    throw new HttpError(400, 'invalid_image', 'an uploaded image was refused', {
+    throw new DomainError('invalid', 'invalid_image', 'an uploaded image was refused', {
       detail: errors.map((error) => `${error.field}: ${error.message}`).join('; '),
       errors,
     });
@@ -344,5 +362,43 @@ async function precheck(deps: InteriorDeps, userId: string): Promise<void> {
         `the monthly allowance of ${quota} generations is used up`,
       );
     }
+  });
+}
+
+/** One page of the caller's renders, newest first, and whether another follows. */
+export async function listRenderPage(
+  deps: InteriorDeps,
+  claims: Claims,
+  query: Omit<Parameters<typeof listRenders>[1], 'limit'> & { limit: number },
+): Promise<{ rows: Awaited<ReturnType<typeof listRenders>>; more: boolean }> {
+  const rows = await asUser(deps.db, claims, (tx) =>
+    listRenders(tx, { ...query, limit: query.limit + 1 }),
+  );
+  return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
+}
+
+/** One of the caller's renders with its variants. */
+export async function renderOf(deps: InteriorDeps, claims: Claims, id: string): Promise<RenderRow> {
+  const row = await asUser(deps.db, claims, (tx) => getRender(tx, id));
+  if (!row) throw notFound('render');
+  return row;
+}
+
+/**
+ * Deletes one of the caller's renders with its variants, then their images. The blobs go after
+ * the commit: a failed blob delete leaves an orphan file, never a row without its image.
+ */
+export async function deleteRenderOf(
+  deps: InteriorDeps,
+  claims: Claims,
+  id: string,
+): Promise<void> {
+  const variants = await asUser(deps.db, claims, (tx) => deleteRender(tx, id));
+  if (!variants) throw notFound('render');
+  const paths = variants.flatMap((variant) =>
+    variant.thumbnail_path ? [variant.path, variant.thumbnail_path] : [variant.path],
+  );
+  await deps.store.delete('renders', paths).catch((error: unknown) => {
+    deps.logger.warn({ err: error, render_id: id }, 'deleting render blobs failed');
   });
 }

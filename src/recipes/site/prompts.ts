@@ -1,5 +1,4 @@
-import type { SiteBrief } from './brief.ts';
-import type { Site } from './schema.ts';
+import type { Site, SiteBrief } from './schema.ts';
 
 export interface SitePromptTemplate {
   /** The system prompt: genloop's instructions; user text never reaches this position. */

@@ -1,12 +1,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { siteBriefSchema } from '../../recipes/site/brief.ts';
-import { generateSite } from '../../recipes/site/recipe.ts';
-import { siteSchema } from '../../recipes/site/schema.ts';
+import { strictJson } from '../../http/middleware/strict-json/index.ts';
+import { ProblemSchema } from '../../http/problem-schema.ts';
+import { validationHook } from '../../http/validation.ts';
 import type { Services } from '../../services.ts';
-import { strictJson } from '../middleware/strict-json/index.ts';
-import { ProblemSchema } from '../problem-schema.ts';
-import { RouteError, routeErrorToHttp } from '../route-error.ts';
-import { validationHook } from '../validation.ts';
+import { siteBriefSchema, siteSchema } from './schema.ts';
+import { generateSite } from './service.ts';
 
 const providerName = z.enum(['openai', 'custom', 'openrouter', 'replicate']);
 
@@ -36,7 +34,7 @@ const SiteResponseSchema = z
 
 const problem = { 'application/problem+json': { schema: ProblemSchema } };
 
-/** `POST /functions/v1/generate-site`: the site builder's edge function (seed 000). */
+/** `POST /functions/v1/generate-site`: the site builder's edge function. */
 export function generateSiteRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.on(['POST'], '/functions/v1/generate-site', strictJson({ requireBody: true }));
@@ -70,52 +68,47 @@ export function generateSiteRoutes(services: Services) {
     }),
     async (c) => {
       const brief = c.req.valid('json');
-      try {
-        const generation = await generateSite(
-          {
-            router: services.router,
-            telemetry: services.telemetry,
-            db: services.db,
-            logger: c.get('logger'),
-            cacheTtlMs: services.config.responseCacheTtlMs,
-            environment: services.config.environment,
+      const generation = await generateSite(
+        {
+          router: services.router,
+          telemetry: services.telemetry,
+          db: services.db,
+          logger: c.get('logger'),
+          cacheTtlMs: services.config.responseCacheTtlMs,
+          environment: services.config.environment,
+        },
+        {
+          brief,
+          requestId: c.get('requestId'),
+          userId: c.get('auth').userId,
+          simulate: c.req.header('x-genloop-simulate'),
+          signal: c.req.raw.signal,
+        },
+      );
+      const { metadata, usage } = generation;
+      return c.json(
+        {
+          site: generation.site,
+          ...(generation.operations
+            ? { operations: generation.operations as Record<string, unknown>[] }
+            : {}),
+          requestId: metadata.requestId,
+          routeStrategy: metadata.routeStrategy,
+          promptTemplateVersion: metadata.promptTemplateVersion,
+          selectedProvider: metadata.selectedProvider!,
+          fallbackUsed: metadata.fallbackUsed,
+          latencyMs: metadata.latencyMs,
+          requestedProvider: metadata.requestedProvider,
+          fallbackProvider: metadata.fallbackProvider,
+          model: metadata.model,
+          usage: {
+            inputTokens: usage.inputTokens ?? null,
+            outputTokens: usage.outputTokens ?? null,
+            costUsd: usage.costUsd ?? null,
           },
-          {
-            brief,
-            requestId: c.get('requestId'),
-            userId: c.get('auth').userId,
-            simulate: c.req.header('x-genloop-simulate'),
-            signal: c.req.raw.signal,
-          },
-        );
-        const { metadata, usage } = generation;
-        return c.json(
-          {
-            site: generation.site,
-            ...(generation.operations
-              ? { operations: generation.operations as Record<string, unknown>[] }
-              : {}),
-            requestId: metadata.requestId,
-            routeStrategy: metadata.routeStrategy,
-            promptTemplateVersion: metadata.promptTemplateVersion,
-            selectedProvider: metadata.selectedProvider!,
-            fallbackUsed: metadata.fallbackUsed,
-            latencyMs: metadata.latencyMs,
-            requestedProvider: metadata.requestedProvider,
-            fallbackProvider: metadata.fallbackProvider,
-            model: metadata.model,
-            usage: {
-              inputTokens: usage.inputTokens ?? null,
-              outputTokens: usage.outputTokens ?? null,
-              costUsd: usage.costUsd ?? null,
-            },
-          },
-          200,
-        );
-      } catch (error) {
-        if (error instanceof RouteError) throw routeErrorToHttp(error);
-        throw error;
-      }
+        },
+        200,
+      );
     },
   );
   return app;

@@ -9,17 +9,14 @@ import {
   RouteError as RouteErrorClass,
   type Router,
 } from '../../routing/router.ts';
-import { type TelemetryWriter, telemetryRows } from '../../routing/telemetry.ts';
 import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
-import {
-  type CachedResponse,
-  readCachedResponse,
-  writeCachedResponse,
-} from '../../sql/response-cache.ts';
-import type { SiteBrief } from './brief.ts';
+import { telemetryRows } from '../../telemetry/rows.ts';
+import type { TelemetryWriter } from '../../telemetry/writer.ts';
 import { applySitePatch, SITE_PATCH_SCHEMA_NAME, sitePatchSchema } from './patch.ts';
 import { siteTemplate } from './prompts.ts';
+import type { SiteBrief } from './schema.ts';
 import { SITE_SCHEMA_NAME, type Site, siteSchema } from './schema.ts';
+import { type CachedResponse, readCachedResponse, writeCachedResponse } from './sql.ts';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
 const SITE_JSON_SCHEMA = z.toJSONSchema(siteSchema, { io: 'input' }) as Record<string, unknown>;
@@ -56,7 +53,7 @@ export interface SiteDependencies {
 }
 
 /**
- * The generate-site flow of seed 000: builds the prompt from the provider's template version,
+ * The site builder's generation: builds the prompt from the provider's template version,
  * routes it, validates the site (or applies the patch), and records one telemetry row with the
  * runtime fields, whatever the outcome. Throws the router's RouteError when nothing served.
  */

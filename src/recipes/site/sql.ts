@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/types.ts';
+import type { Queryable } from '../../db/types.ts';
 
 export interface CachedResponse {
   provider: string;

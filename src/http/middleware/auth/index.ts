@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { isUuid } from '../../../lib/uuid.ts';
 import type { AuthInfo } from '../../context.ts';
 import { HttpError } from '../../http-error.ts';
 import { TokenCache } from './token-cache.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AuthOptions {
   /** HS256 secret (the Supabase JWT secret). */
@@ -114,7 +113,7 @@ export function auth(options: AuthOptions & { verifier?: TokenVerifier }): Middl
     if (
       (role !== 'authenticated' && role !== 'service_role') ||
       typeof sub !== 'string' ||
-      !UUID.test(sub) ||
+      !isUuid(sub) ||
       // Checked again here for verifiers given from outside: the cache relies on `exp`.
       typeof exp !== 'number'
     ) {

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../../lib/uuid.ts';
 
 export interface RequestIdOptions {
   headerName?: string;
@@ -19,7 +18,7 @@ export function requestId({
   return async function requestIdMiddleware(c, next) {
     const incoming = c.req.header(headerName);
     const id =
-      incoming !== undefined && UUID.test(incoming) ? incoming.toLowerCase() : crypto.randomUUID();
+      incoming !== undefined && isUuid(incoming) ? incoming.toLowerCase() : crypto.randomUUID();
     c.set('requestId', id);
     // Set before the handler runs, so it is part of the response the handler builds. Setting a
     // header on a finished response makes Hono rebuild that response (body included), which
