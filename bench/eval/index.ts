@@ -8,7 +8,7 @@
  *   npm run bench:eval -- [--records 1000000] [--output-share 0.1] [--sections 3] [--runs 3]
  *                         [--data-dir DIR] [--profile DIR] [--output bench/results]
  *
- * Targets (DESIGN.md): 1M records in <= 5 s wall and <= 256 MB peak RSS. They are reported,
+ * Targets: 1M records in <= 5 s wall and <= 256 MB peak RSS. They are reported,
  * never asserted; the load average at start and end says how busy the machine was. Prints a
  * table and writes bench/results/eval-<date>.json. The records file is cached in --data-dir
  * (default: the system temp folder) by its mix, so re-runs skip generation.

@@ -41,7 +41,7 @@ interface SizeResult {
   rows: number;
   fill: FillTimings & { rowsPerSecond: number };
   dataset: Record<string, unknown>;
-  seedVerification: Record<string, unknown>;
+  telemetryVerification: Record<string, unknown>;
   accuracy: Accuracy;
   queries: QueryResult[];
 }
@@ -260,7 +260,7 @@ async function benchSize(
     log(`  ${query.name}: p50 ${timing.p50Ms} ms, p95 ${timing.p95Ms} ms (${plan.keyNode})`);
   }
   const dataset = await describeDataset(db);
-  const seedVerification = (await db.query(QUERIES[0]!.sql)).rows[0]!;
+  const telemetryVerification = (await db.query(QUERIES[0]!.sql)).rows[0]!;
   return {
     rows,
     fill: {
@@ -268,7 +268,7 @@ async function benchSize(
       rowsPerSecond: fill.insertMs > 0 ? Math.round(rows / (fill.insertMs / 1000)) : 0,
     },
     dataset,
-    seedVerification,
+    telemetryVerification,
     accuracy: await checkAccuracy(db),
     queries,
   };
