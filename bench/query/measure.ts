@@ -1,4 +1,5 @@
 import type { Db } from '../../src/db/types.ts';
+import { percentile, round } from '../lib/stats.ts';
 
 const WARM_UP_MS = 500;
 const WARM_UP_MAX_RUNS = 5;
@@ -40,16 +41,6 @@ export async function timeQuery(
     p95Ms: round(percentile(runsMs, 0.95)),
     minMs: Math.min(...runsMs),
   };
-}
-
-/** Linear interpolation between closest ranks, like Postgres's percentile_cont. */
-export function percentile(values: readonly number[], fraction: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = fraction * (sorted.length - 1);
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return sorted[low]! + (position - low) * (sorted[high]! - sorted[low]!);
 }
 
 export interface PlanSummary {
@@ -94,8 +85,4 @@ export async function explainPlan(db: Db, sql: string): Promise<PlanSummary> {
     executionMs: round(explained['Execution Time']),
     workersLaunched,
   };
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

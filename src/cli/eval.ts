@@ -11,7 +11,7 @@ import type { SampleSink } from '../eval/sample-sink.ts';
 import { SqlScriptSink } from '../eval/sql-script.ts';
 import { SCHEMA_VARIANTS, type SchemaVariant } from '../eval/variants.ts';
 import { OperatorError, toError } from '../lib/errors.ts';
-import type { CliContext } from './context.ts';
+import { type CliContext, withDb } from './context.ts';
 import { formatTable } from './output.ts';
 
 interface RunFlags {
@@ -97,7 +97,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
       let report: EvalReport;
       try {
         report = flags.ingest
-          ? await withDb(context, async (db) =>
+          ? await withEvalDb(context, async (db) =>
               (await import('../eval/ingest.ts')).runEvalAndIngest(db, options),
             )
           : await runEval(options);
@@ -132,7 +132,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
         schemaVariant?: SchemaVariant;
       }) => {
         const { describeExport, exportEvalRecords } = await import('../eval/export.ts');
-        const result = await withDb(context, (db) =>
+        const result = await withEvalDb(context, (db) =>
           exportEvalRecords(db, {
             days: flags.days,
             limit: flags.limit,
@@ -157,7 +157,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
       const progress = progressPrinter(context);
       let report: EvalReport;
       try {
-        report = await withDb(context, (db) =>
+        report = await withEvalDb(context, (db) =>
           runEvalAndIngest(db, {
             input: flags.input,
             gates: previous.thresholds,
@@ -207,7 +207,7 @@ export function registerEvalCommands(program: Command, context: CliContext): voi
         const gitSha = await detectGitSha(context.env);
         const { runNightly } = await import('../eval/nightly.ts');
         const progress = progressPrinter(context);
-        const result = await withDb(context, (db) =>
+        const result = await withEvalDb(context, (db) =>
           runNightly(db, {
             days: flags.days,
             limit: flags.limit,
@@ -246,27 +246,24 @@ function schemaVariantOption(): Option {
   ).choices(SCHEMA_VARIANTS);
 }
 
-/**
- * Opens the configured database, checks the eval tables exist, runs `fn`, closes it. The drivers
- * are imported here, so `eval run` without --ingest never loads them.
- */
-async function withDb<T>(context: CliContext, fn: (db: Db) => Promise<T>): Promise<T> {
-  const { openDb } = await import('../db/open.ts');
-  const db = await openDb(context.config(), { applicationName: 'genloop eval' });
-  try {
-    const { rows } = await db.query<{ runs: string | null; examples: string | null }>(
-      `select to_regclass('public.ai_eval_runs')::text as runs,
-              to_regclass('public.ai_training_examples')::text as examples`,
-    );
-    if (!rows[0]?.runs || !rows[0]?.examples) {
-      throw new OperatorError(
-        'the database has no ai_eval_runs or ai_training_examples table; run genloop db migrate first.',
+/** The eval commands' database: the configured one, once its eval tables are known to exist. */
+function withEvalDb<T>(context: CliContext, fn: (db: Db) => Promise<T>): Promise<T> {
+  return withDb(
+    context,
+    async (db) => {
+      const { rows } = await db.query<{ runs: string | null; examples: string | null }>(
+        `select to_regclass('public.ai_eval_runs')::text as runs,
+                to_regclass('public.ai_training_examples')::text as examples`,
       );
-    }
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
+      if (!rows[0]?.runs || !rows[0]?.examples) {
+        throw new OperatorError(
+          'the database has no ai_eval_runs or ai_training_examples table; run genloop db migrate first.',
+        );
+      }
+      return fn(db);
+    },
+    { applicationName: 'genloop eval' },
+  );
 }
 
 function exitFor(report: EvalReport): void {

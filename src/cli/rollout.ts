@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { PG } from '../db/errors.ts';
-import { openDb } from '../db/open.ts';
-import type { Db } from '../db/types.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { applyRollout } from '../rollout/apply.ts';
 import {
@@ -17,7 +15,7 @@ import { restoreRollback } from '../rollout/restore.ts';
 import { rollbackProviders } from '../rollout/rollback.ts';
 import { parseRolloutTarget, ROLLOUT_TARGETS, type RolloutTarget } from '../rollout/targets.ts';
 import { type VerificationResult, verifyRollout } from '../rollout/verify.ts';
-import type { CliContext } from './context.ts';
+import { type CliContext, withDb } from './context.ts';
 import { formatTable } from './output.ts';
 
 /** Exit code of `rollout verify` when an expectation fails: 2, "gate failed" in every command. */
@@ -280,15 +278,6 @@ export function registerRolloutCommands(program: Command, context: CliContext): 
 
 function targetOf(command: Command): RolloutTarget {
   return parseRolloutTarget(command.optsWithGlobals<{ env?: string }>().env);
-}
-
-async function withDb(context: CliContext, fn: (db: Db) => Promise<void>): Promise<void> {
-  const db = await openDb(context.config());
-  try {
-    await fn(db);
-  } finally {
-    await db.close();
-  }
 }
 
 function parseTime(flag: string, value: string | undefined): Date | undefined {

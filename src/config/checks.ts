@@ -1,3 +1,4 @@
+import { isWebhookSecret } from '../lib/webhook-secret.ts';
 import type { Check } from './parsers.ts';
 
 // The checks of single settings whose rules are their own. Each returns the one-line message
@@ -45,7 +46,7 @@ export const apiKey: Check = (value, name) =>
     : `${name} holds a key shorter than 24 characters; use long random keys (openssl rand -hex 24).`;
 
 export const webhookSecret: Check = (value, name) =>
-  /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value)
+  isWebhookSecret(value)
     ? undefined
     : `${name} is not a Standard Webhooks secret; copy the whsec_<base64> value from Replicate (GET /v1/webhooks/default/secret).`;
 

@@ -1,19 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { webhookSecretKey } from '../lib/webhook-secret.ts';
 
 const PREFIX = 'whsec_';
 
-/**
- * The HMAC key of a Standard Webhooks secret (`whsec_<base64>`): the base64-decoded part after
- * the prefix. Throws a RangeError naming the problem when the secret has the wrong form.
- */
-export function webhookSecretKey(secret: string): Buffer {
-  if (!secret.startsWith(PREFIX)) throw new RangeError('a webhook secret starts with "whsec_"');
-  const encoded = secret.slice(PREFIX.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-    throw new RangeError('the part of a webhook secret after "whsec_" must be base64');
-  }
-  return Buffer.from(encoded, 'base64');
-}
+export { webhookSecretKey };
 
 /** A fresh Standard Webhooks secret: `whsec_` and 24 random bytes in base64. */
 export function generateWebhookSecret(): string {

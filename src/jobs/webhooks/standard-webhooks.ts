@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { webhookSecretKey } from '../../lib/webhook-secret.ts';
 
 /** The three Standard Webhooks headers, as received (any may be missing). */
 export interface WebhookHeaders {
@@ -60,7 +61,7 @@ export function verifyStandardWebhook(
   if (seconds > now + tolerance) {
     return { ok: false, reason: 'future', message: 'webhook-timestamp is in the future' };
   }
-  const expected = createHmac('sha256', secretKey(secret))
+  const expected = createHmac('sha256', webhookSecretKey(secret))
     .update(`${id}.${timestamp}.`)
     .update(body)
     .digest();
@@ -74,9 +75,4 @@ export function verifyStandardWebhook(
   return matches
     ? { ok: true, id, timestamp: seconds }
     : { ok: false, reason: 'signature', message: 'no webhook-signature matches' };
-}
-
-/** The HMAC key of a secret: the base64 after `whsec_` (the prefix is optional per the spec). */
-export function secretKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
 }
