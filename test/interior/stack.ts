@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { assembleGenloop } from '../../src/app.ts';
+import { type App, assembleGenloop } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { ResolvedConfig } from '../../src/config/schema.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
@@ -31,6 +31,8 @@ export interface InteriorStackOptions {
   /** A store other than the configured local folder (the S3 driver against s3rver). */
   store?: BlobStore;
   simulator?: Partial<SimulatorOptions>;
+  /** Workers run every recipe's jobs (flashcards too), not only the interior flow's. */
+  allRecipes?: boolean;
 }
 
 export interface InteriorStack {
@@ -43,7 +45,9 @@ export interface InteriorStack {
   server: RunningServer;
   /** The local driver's folder (empty when another store is used). */
   storageDir: string;
-  token(userId?: string): Promise<string>;
+  /** The app, driven in-process (webhooks and signed links still need {@link server}). */
+  app: App;
+  token(userId?: string, role?: 'authenticated' | 'service_role'): Promise<string>;
   /** A worker running interior jobs in this process; stopped by {@link stopWorkers} or close. */
   startWorker(options?: { runningTimeoutMs?: number; leaseMs?: number }): Promise<Worker>;
   stopWorkers(): Promise<void>;
@@ -116,12 +120,13 @@ export async function startInteriorStack(
     simulator,
     server,
     storageDir: options.store ? '' : storageDir,
-    token: (userId = randomUUID()) => testToken(userId),
+    app,
+    token: (userId = randomUUID(), role = 'authenticated') => testToken(userId, role),
     async startWorker(workerOptions = {}) {
       const worker = new Worker({
         db: database.db,
         logger,
-        handlers: { interior: interior.handler },
+        handlers: options.allRecipes ? genloop.handlers : { interior: interior.handler },
         concurrency: 4,
         leaseMs: workerOptions.leaseMs ?? 3_000,
         pollMs: 50,

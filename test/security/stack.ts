@@ -1,18 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type App, assembleGenloop } from '../../src/app.ts';
-import { resolveConfig } from '../../src/config/resolve.ts';
-import type { ResolvedConfig } from '../../src/config/schema.ts';
-import { type RunningServer, startServer } from '../../src/http/server.ts';
-import { Worker } from '../../src/jobs/worker.ts';
-import { createLogger } from '../../src/lib/logger.ts';
-import type { Interior } from '../../src/recipes/interior/index.ts';
-import type { Services } from '../../src/services.ts';
-import { startSimulator } from '../../src/simulator/index.ts';
-import { createTestDatabase, type DriverName, type TestDatabase } from '../helpers/db.ts';
-import { eventually, FAST_SERVICE_OPTIONS, TEST_JWT_SECRET, testToken } from '../helpers/stack.ts';
+import type { DriverName } from '../helpers/db.ts';
+import { eventually } from '../helpers/stack.ts';
+import { type InteriorStack, startInteriorStack } from '../interior/stack.ts';
 
 /**
  * genloop with every route mounted, as `serve` mounts it: the generation recipes, the gateway,
@@ -20,104 +9,14 @@ import { eventually, FAST_SERVICE_OPTIONS, TEST_JWT_SECRET, testToken } from '..
  * in-process; a real server exists too, because the simulator delivers Replicate webhooks to
  * the address a generation was submitted on. Workers run both recipes and are started on demand.
  */
-export interface SecurityStack {
-  driver: DriverName;
-  database: TestDatabase;
-  config: ResolvedConfig;
-  services: Services;
-  interior: Interior;
-  simulator: Awaited<ReturnType<typeof startSimulator>>;
-  app: App;
-  server: RunningServer;
-  token(userId?: string, role?: 'authenticated' | 'service_role'): Promise<string>;
-  startWorker(): Promise<Worker>;
-  stopWorkers(): Promise<void>;
-  /** A request over HTTP (the address webhooks and signed links are built from). */
-  fetch(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
-  close(): Promise<void>;
-}
+export type SecurityStack = InteriorStack;
 
-export async function startSecurityStack(driver: DriverName): Promise<SecurityStack> {
-  const database = await createTestDatabase(driver);
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    webhookRetryDelaysMs: [50, 100, 200],
+export function startSecurityStack(driver: DriverName): Promise<SecurityStack> {
+  return startInteriorStack(driver, {
+    allRecipes: true,
+    // The webhook is what normally ends a job; a short poll only guards against a lost one.
+    pollDelays: { initialMs: 1_000, maxMs: 2_000 },
   });
-  const dataDir = mkdtempSync(join(tmpdir(), 'genloop-security-'));
-  const config = resolveConfig({
-    env: {
-      GENLOOP_JWT_SECRET: TEST_JWT_SECRET,
-      GENLOOP_SIMULATOR: 'on',
-      GENLOOP_LOG_LEVEL: 'silent',
-      GENLOOP_DATA_DIR: dataDir,
-      GENLOOP_STORAGE_DIR: join(dataDir, 'storage'),
-    },
-  });
-  const logger = createLogger(config);
-  const genloop = await assembleGenloop(config, database.db, logger, {
-    services: { simulatorUrl: simulator.url, ...FAST_SERVICE_OPTIONS },
-    interior: {
-      backoff: { baseMs: 5, capMs: 20 },
-      // The webhook is what normally ends a job; a short poll only guards against a lost one.
-      pollDelays: { initialMs: 1_000, maxMs: 2_000 },
-    },
-  });
-  const { services, app } = genloop;
-  const interior = genloop.interior!;
-  const server = await startServer(app, { host: '127.0.0.1', port: 0 });
-  let workers: Worker[] = [];
-
-  const stack: SecurityStack = {
-    driver,
-    database,
-    config,
-    services,
-    interior,
-    simulator,
-    app,
-    server,
-    token: (userId = randomUUID(), role = 'authenticated') => testToken(userId, role),
-    async startWorker() {
-      const worker = new Worker({
-        db: database.db,
-        logger,
-        handlers: genloop.handlers,
-        concurrency: 4,
-        leaseMs: 5_000,
-        pollMs: 50,
-        runningTimeoutMs: 600_000,
-        metrics: services.metrics,
-      });
-      await worker.start();
-      workers.push(worker);
-      return worker;
-    },
-    async stopWorkers() {
-      const stopping = workers;
-      workers = [];
-      await Promise.all(stopping.map((worker) => worker.stop(1_000)));
-    },
-    async fetch(path, init = {}) {
-      const { token, headers, ...rest } = init;
-      return fetch(`${server.url}${path}`, {
-        ...rest,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(headers as Record<string, string> | undefined),
-        },
-      });
-    },
-    async close() {
-      await stack.stopWorkers();
-      await server.close();
-      await genloop.close();
-      await simulator.close();
-      await database.dispose();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  return stack;
 }
 
 /** The objects one user owns after running both flows to the end, by kind. */
