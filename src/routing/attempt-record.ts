@@ -22,7 +22,11 @@ export function startAttempt({
   return { attemptNo, config, started: performance.now(), createdAt: new Date() };
 }
 
-/** The record of a call that answered; `ttfbMs` when the answer is a stream's first chunk. */
+/**
+ * The record of a call that answered; `ttfbMs` when the answer is a stream's first chunk. Built
+ * as one literal with every field in the same order as a failure's (no spread), so both kinds
+ * share one object shape: this runs once per request on the gateway's hot path.
+ */
 export function succeededAttempt({
   start,
   ttfbMs = null,
@@ -31,7 +35,11 @@ export function succeededAttempt({
   ttfbMs?: number | null;
 }): AttemptRecord {
   return {
-    ...recordBase(start),
+    attemptNo: start.attemptNo,
+    provider: start.config.provider,
+    model: start.config.model,
+    latencyMs: elapsedMs(start.started),
+    createdAt: start.createdAt,
     status: 'succeeded',
     errorClass: null,
     httpStatus: 200,
@@ -50,7 +58,11 @@ export function failedAttempt({
   error: ProviderError;
 }): AttemptRecord {
   return {
-    ...recordBase(start),
+    attemptNo: start.attemptNo,
+    provider: start.config.provider,
+    model: start.config.model,
+    latencyMs: elapsedMs(start.started),
+    createdAt: start.createdAt,
     status:
       error.errorClass === 'timeout'
         ? 'timeout'
@@ -62,15 +74,5 @@ export function failedAttempt({
     ttfbMs: null,
     retryAfterMs: error.retryAfterMs ?? null,
     error: error.toJSON(),
-  };
-}
-
-function recordBase({ attemptNo, config, started, createdAt }: AttemptStart) {
-  return {
-    attemptNo,
-    provider: config.provider,
-    model: config.model,
-    latencyMs: elapsedMs(started),
-    createdAt,
   };
 }

@@ -191,14 +191,26 @@ export class Router {
     const attempts: AttemptRecord[] = [];
     let lastError: ProviderError | undefined;
 
-    for (const [index, config] of candidates.entries()) {
+    // Plain loops and literals: this runs once per request on the gateway's hot path.
+    for (let index = 0; index < candidates.length; index++) {
+      const config = candidates[index]!;
       for (let retry = 0; retry <= config.maxRetries; retry++) {
         const attemptNo = attempts.length + 1;
         const outcome = await this.attempt({ request, config, attemptNo, deliver, streaming });
         attempts.push(outcome.record);
         if (outcome.ok) {
           void this.options.cooldown.success(config.provider);
-          return { ...outcome, config, metadata: metadataAt(index), attempts };
+          const { answer, record, start, abort } = outcome;
+          return {
+            ok: true,
+            answer,
+            record,
+            start,
+            abort,
+            config,
+            metadata: metadataAt(index),
+            attempts,
+          };
         }
         lastError = outcome.error;
         if (rejectsRequest(lastError)) {
