@@ -8,14 +8,14 @@ export function isWebhookSecret(secret: string): boolean {
 
 /**
  * The HMAC key of a Standard Webhooks secret (`whsec_<base64>`): the base64-decoded part after
- * the prefix. Throws a RangeError naming the problem when the secret has the wrong form, so a
- * bad secret fails where it is configured rather than as signatures that never match.
+ * the prefix, which the specification lets senders leave out. Throws a RangeError naming the
+ * problem when the rest is not base64, so a bad secret fails where it is configured rather than
+ * as signatures that never match.
  */
 export function webhookSecretKey(secret: string): Buffer {
-  if (!secret.startsWith(PREFIX)) throw new RangeError('a webhook secret starts with "whsec_"');
-  const encoded = secret.slice(PREFIX.length);
+  const encoded = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
   if (!BASE64.test(encoded)) {
-    throw new RangeError('the part of a webhook secret after "whsec_" must be base64');
+    throw new RangeError('a webhook secret is "whsec_" followed by base64');
   }
   return Buffer.from(encoded, 'base64');
 }
