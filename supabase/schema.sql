@@ -427,6 +427,11 @@ declare
     'created_at, selected_provider, route_strategy, source, status, fallback_used, latency_ms';
   changes text;
 begin
+  -- Retention removes raw rows the rollups must keep counting. Unset the setting reads null, and
+  -- '' once a `set local` has ended, so only an explicit 'on' skips.
+  if tg_op = 'DELETE' and current_setting('genloop.pruning', true) = 'on' then
+    return null;
+  end if;
   changes := case tg_op
     when 'INSERT' then format('select %s, 1 as sign from new_rows', columns)
     when 'DELETE' then format('select %s, -1 as sign from old_rows', columns)
@@ -1016,6 +1021,8 @@ CREATE INDEX ai_generations_pending_idx ON public.ai_generations USING btree (ru
 CREATE INDEX ai_generations_running_lease_idx ON public.ai_generations USING btree (lease_until) WHERE (status = 'running'::text);
 
 CREATE INDEX ai_generations_timed_out_predictions_idx ON public.ai_generations USING btree (finished_at) WHERE ((status = 'timed_out'::text) AND (provider_prediction_id IS NOT NULL));
+
+CREATE INDEX ai_provider_attempts_created_at_idx ON public.ai_provider_attempts USING btree (created_at);
 
 CREATE INDEX ai_provider_attempts_provider_created_at_idx ON public.ai_provider_attempts USING btree (provider, created_at DESC);
 
