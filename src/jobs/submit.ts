@@ -40,6 +40,25 @@ export interface SubmitJobInput {
   inFlightLimit?: number;
   /** Extra statements in the same transaction, as the service (uploads, prediction ids). */
   alsoWrite?: (tx: Queryable) => Promise<void>;
+  /**
+   * The request's Idempotency-Key, taken and recorded in this transaction so the key and the job
+   * commit or vanish together; `accepted` is the body the route answers with, which retries replay.
+   */
+  idempotency?: {
+    key: SubmitIdempotencyKey | undefined;
+    accepted: (job: { id: string; status: 'pending' }) => unknown;
+  };
+}
+
+/** An Idempotency-Key held for one submission (the idempotency middleware's `HeldKey`). */
+export interface SubmitIdempotencyKey {
+  /** First statement: takes the key or throws (409 while held, 422 for another request). */
+  take(tx: Queryable): Promise<void>;
+  /** Last statement: records the response retries replay. */
+  settle(
+    tx: Queryable,
+    response: { status: number; body: unknown; resourceId: string },
+  ): Promise<void>;
 }
 
 /**
@@ -64,7 +83,11 @@ export async function submitJob(
   const userId = input.claims.sub;
   const { rateLimit, inFlightLimit } = input;
   const rateLimitKey = `${input.recipe}:${userId}`;
+  const idempotencyKey = input.idempotency?.key;
   return db.transaction(async (tx) => {
+    // Before the user's lock: a duplicate of a submission still running is answered 409 at once
+    // instead of queueing behind it.
+    await idempotencyKey?.take(tx);
     // The lock comes first, in its own statement: the checks below read from a snapshot taken
     // after it is granted, so they see everything the user's previous submission committed.
     const lockKey = `genloop:user:${userId}`;
@@ -133,7 +156,15 @@ export async function submitJob(
       await reserveGeneration(tx, userId, input.row.id);
     }
     await input.alsoWrite?.(tx);
-    return { id: input.row.id, status: 'pending' as const };
+    const job = { id: input.row.id, status: 'pending' as const };
+    if (idempotencyKey) {
+      await idempotencyKey.settle(tx, {
+        status: 202,
+        body: input.idempotency!.accepted(job),
+        resourceId: job.id,
+      });
+    }
+    return job;
   });
 }
 

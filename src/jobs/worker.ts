@@ -30,7 +30,7 @@ export interface WorkerOptions {
 /**
  * Runs queued jobs: claims in batches (`for update skip locked`), holds a lease with a
  * heartbeat, completes each job in one transaction, and reaps expired leases of crashed
- * workers. Wakes on NOTIFY, polls as a fallback.
+ * workers (once on start, then on an interval). Wakes on NOTIFY, polls as a fallback.
  */
 export class Worker {
   readonly id: string;
@@ -71,7 +71,14 @@ export class Worker {
       this.options.reapIntervalMs ?? Math.max(100, Math.floor(this.options.leaseMs / 3)),
       () => void this.reap(),
     );
-    this.wake();
+    // Reap before the first claim rather than on the first tick: a worker that crash-loops
+    // faster than its interval would otherwise never reap, and jobs whose leases expired with
+    // an earlier worker would wait for good. Held as the claim, so stop() waits for both.
+    this.claiming = this.reap()
+      .then(() => this.claimLoop())
+      .finally(() => {
+        this.claiming = undefined;
+      });
   }
 
   /** Claims jobs now if there is room (NOTIFY, poll and job completion call this). */

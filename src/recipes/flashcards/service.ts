@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
+import { heldIdempotencyKey } from '../../http/middleware/idempotency/index.ts';
 import { submitJob } from '../../jobs/submit.ts';
 import { DomainError, notFound } from '../../lib/domain-errors.ts';
 import type { CreateAIGenerationCommand } from './schema.ts';
@@ -52,6 +53,11 @@ export function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
     },
     rateLimit: input.limits.rate,
     monthlyQuota: input.limits.monthlyQuota,
+    // The body POST /api/ai/generations answers with.
+    idempotency: {
+      key: heldIdempotencyKey(),
+      accepted: (job) => ({ generation_id: job.id, status: job.status }),
+    },
   });
 }
 

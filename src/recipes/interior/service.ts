@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
+import { heldIdempotencyKey } from '../../http/middleware/idempotency/index.ts';
 import { SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import {
   DomainError,
@@ -171,6 +172,11 @@ export async function submitGeneration(
       monthlyQuota: deps.config.limits.monthlyQuota,
       inFlightLimit: INTERIOR_IN_FLIGHT_LIMIT,
       alsoWrite: (tx) => insertUploads(tx, uploads, id),
+      // The body POST /api/v1/generations answers with.
+      idempotency: {
+        key: heldIdempotencyKey(),
+        accepted: (job) => ({ id: job.id, status: job.status }),
+      },
     });
   } catch (error) {
     // Nothing of a refused submission stays behind, blobs included.

@@ -1,18 +1,20 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../../db/types.ts';
-import {
-  claimIdempotencyKey,
-  completeIdempotencyKey,
-  releaseIdempotencyKey,
-} from '../../../sql/idempotency.ts';
+import { readIdempotencyKey, updateIdempotencyResponse } from '../../../sql/idempotency.ts';
 import { HttpError } from '../../http-error.ts';
-import { requestFingerprint } from './fingerprint.ts';
+import { canonicalJson, requestFingerprint } from './fingerprint.ts';
+import { HeldKey, keyInProgress, keyReused, type StoredResponse, withHeldKey } from './held-key.ts';
+
+export { HeldKey, heldIdempotencyKey } from './held-key.ts';
 
 export interface IdempotencyOptions {
   db: Db;
   /** Names the operation; part of the request fingerprint. */
   scope: string;
-  /** An `in_progress` key older than this is treated as abandoned by a crashed replica. */
+  /**
+   * A key committed `in_progress` (by a replica of the earlier release, which claimed keys before
+   * running) is treated as abandoned after this long.
+   */
   staleMs?: number;
 }
 
@@ -24,8 +26,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * replay the first response (with `idempotent-replayed: true`); the same key with another
  * request is 422 `idempotency_key_reused`; while the first request is still running, 409
  * `idempotency_in_progress`. Requests are compared by {@link requestFingerprint}, by what they
- * mean rather than their bytes. Only successful responses are kept: after a 4xx or 5xx the key
- * is free again. Requests without the header, and GET, HEAD and OPTIONS, pass through.
+ * mean rather than their bytes. Requests without the header, and GET, HEAD and OPTIONS, pass
+ * through.
+ *
+ * The key is recorded in the transaction that performs the request's effect (the submission
+ * takes {@link heldIdempotencyKey}), so it exists exactly when the effect does: a refused or
+ * failed request leaves no key, and one that dies mid-way leaves its key free for the retry.
  */
 export function idempotency({
   db,
@@ -54,56 +60,54 @@ export function idempotency({
     }
     const userId = c.get('auth').userId;
     const requestHash = await requestFingerprint(c, scope);
-    const claim = await claimIdempotencyKey(db, { userId, key, scope, requestHash, staleMs });
-    if (claim.state === 'mismatch') {
-      throw new HttpError(
-        422,
-        'idempotency_key_reused',
-        'Idempotency-Key reused with a different request',
-        {
-          detail: 'use a new key for a new request',
-        },
-      );
-    }
-    if (claim.state === 'in_progress') {
-      throw new HttpError(
-        409,
-        'idempotency_in_progress',
-        'a request with this Idempotency-Key is still in progress',
-        {
-          headers: { 'retry-after': '1' },
-        },
-      );
-    }
-    if (claim.state === 'replay') {
-      return new Response(JSON.stringify(claim.body), {
-        status: claim.status,
-        headers: {
-          'content-type': claim.status >= 400 ? 'application/problem+json' : 'application/json',
-          'idempotent-replayed': 'true',
-        },
-      });
-    }
-    try {
-      await next();
-    } catch (error) {
-      await releaseIdempotencyKey(db, userId, key).catch(() => {});
-      throw error;
-    }
-    const status = c.res.status;
-    // A refused or failed request did nothing, so it leaves nothing either: the client may send
-    // it again, fixed or not, under the same key, without a stored refusal or a 422 in the way.
-    if (status >= 400) {
-      await releaseIdempotencyKey(db, userId, key);
+    const input = { userId, key, scope, requestHash, staleMs };
+    // Answered before the route does any work (stores uploads, counts limits) when it can be.
+    const seen = await readIdempotencyKey(db, input);
+    if (seen.state === 'mismatch') throw keyReused();
+    if (seen.state === 'in_progress') throw keyInProgress();
+    if (seen.state === 'replay') return replayed(seen);
+
+    const held = new HeldKey(input);
+    await withHeldKey(held, next);
+    // The key was recorded by a request that finished while this one ran; this one rolled back.
+    if (held.replay) {
+      c.res = undefined;
+      c.res = replayed(held.replay);
       return;
     }
-    const text = await c.res.clone().text();
-    let stored: unknown = null;
-    try {
-      stored = text === '' ? null : JSON.parse(text);
-    } catch {
-      stored = text;
+    const status = c.res.status;
+    // Nothing to keep: a refused or failed submission rolled the key back with everything else.
+    if (status >= 400) return;
+    const answered: StoredResponse = { status, body: await bodyOf(c.res) };
+    if (!held.settled) {
+      // A route whose effect did not take the key: recorded after the fact, as well as can be.
+      await held.record(db, answered);
+    } else if (!sameResponse(held.settled, answered)) {
+      await updateIdempotencyResponse(db, { userId, key, ...answered });
     }
-    await completeIdempotencyKey(db, { userId, key, status, body: stored });
   };
+}
+
+function replayed({ status, body }: StoredResponse): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      'content-type': status >= 400 ? 'application/problem+json' : 'application/json',
+      'idempotent-replayed': 'true',
+    },
+  });
+}
+
+async function bodyOf(response: Response): Promise<unknown> {
+  const text = await response.clone().text();
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function sameResponse(a: StoredResponse, b: StoredResponse): boolean {
+  return a.status === b.status && canonicalJson(a.body) === canonicalJson(b.body);
 }
