@@ -30,7 +30,30 @@ const DEFAULT_CACHE = join(ROOT, 'node_modules', '.cache', 'genloop');
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /** The bundle's entry points: the CLI and the worker thread of parallel eval runs. */
-const ENTRY_POINTS = { main: 'src/cli/main.ts', 'scan-thread': 'src/eval/scan-thread.ts' };
+export const ENTRY_POINTS = { main: 'src/cli/main.ts', 'scan-thread': 'src/eval/scan-thread.ts' };
+
+/**
+ * The esbuild options of a bundle of the sources into `outdir`, shared with the package build
+ * (scripts/build.js) so a clone and an installed package run the same code. `packageRoot` is
+ * where supabase/migrations and db/overlays are read from: an absolute path, or one relative to
+ * `outdir` (src/lib/package-root.ts). All files land flat in `outdir`, which both rely on.
+ */
+export function bundleOptions({ outdir, packageRoot, entryPoints = ENTRY_POINTS }) {
+  return {
+    absWorkingDir: ROOT,
+    entryPoints,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    define: { GENLOOP_PACKAGE_ROOT: JSON.stringify(packageRoot) },
+    logLevel: 'silent',
+  };
+}
 
 /**
  * The CLI module (`{ main }`). `env.GENLOOP_CLI_CACHE` moves the bundle folder; it must stay
@@ -64,21 +87,7 @@ async function bundle(cache) {
   const { build } = await import('esbuild');
   mkdirSync(cache, { recursive: true });
   const building = `${dir}.${process.pid}.tmp`;
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: ENTRY_POINTS,
-    outdir: building,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: true,
-    define: { GENLOOP_PACKAGE_ROOT: JSON.stringify(ROOT) },
-    logLevel: 'silent',
-  });
+  await build({ ...bundleOptions({ outdir: building, packageRoot: ROOT }), sourcemap: true });
   try {
     renameSync(building, dir);
   } catch (error) {

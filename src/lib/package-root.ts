@@ -1,15 +1,19 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Set by bin/load-cli.js (esbuild `define`) when the CLI runs from its bundle, whose files live
- * elsewhere than the sources; undefined when the sources run as they are (tsx, vitest).
+ * Set by the esbuild `define` of a bundle (bin/load-cli.js): the package folder, absolute for
+ * the CLI bundle a clone builds under node_modules/.cache, relative to the bundle's own folder
+ * for the dist/ of an installed package, which cannot know where it will be installed.
+ * Undefined when the sources run as they are (tsx, vitest).
  */
 declare const GENLOOP_PACKAGE_ROOT: string | undefined;
 
-/** Whether this code runs from the CLI bundle rather than from the TypeScript sources. */
+/** Whether this code runs from a bundle (dist/ or the CLI cache) rather than from the sources. */
 export const BUNDLED = typeof GENLOOP_PACKAGE_ROOT === 'string';
 
 /** genloop's package folder, where supabase/migrations and db/overlays are read from. */
 export const PACKAGE_ROOT: string = BUNDLED
-  ? GENLOOP_PACKAGE_ROOT!
+  ? // Every file of a bundle sits flat in its folder, so this module's folder is the bundle's.
+    resolve(fileURLToPath(new URL('.', import.meta.url)), GENLOOP_PACKAGE_ROOT!)
   : fileURLToPath(new URL('../../', import.meta.url));

@@ -11,6 +11,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore, BucketRole, StoredBlob } from './blob-store.ts';
 import { BUCKET_ROLES } from './blob-store.ts';
 import { isSafePath } from './paths.ts';
+import { s3PublicUrl } from './s3-public-url.ts';
 
 export interface S3StoreOptions {
   buckets: Readonly<Record<BucketRole, string>>;
@@ -103,13 +104,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   publicUrl(path: string, _options: { baseUrl: string }): string {
-    const bucket = this.bucketName('renders');
-    const key = checked(path).split('/').map(encodeURIComponent).join('/');
-    if (this.options.publicUrl)
-      return `${this.options.publicUrl.replace(/\/+$/, '')}/${bucket}/${key}`;
-    if (this.options.endpoint)
-      return `${this.options.endpoint.replace(/\/+$/, '')}/${bucket}/${key}`;
-    return `https://${bucket}.s3.${this.options.region}.amazonaws.com/${key}`;
+    return s3PublicUrl(this.options, this.bucketName('renders'), path);
   }
 
   /** Creates the configured buckets that do not exist yet (development and tests). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { PACKAGE_ROOT } from '../../lib/package-root.ts';
 
 const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
@@ -26,11 +27,24 @@ const PAGE = `<!doctype html>
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#reference', deepLinking: true, persistAuthorization: true });`;
 
 /**
- * The API reference at `/docs`: Swagger UI over `/openapi.json`, served from the installed
- * swagger-ui-dist package (no CDN, works offline).
+ * The folder of the Swagger UI assets: swagger-ui-dist in a clone (a devDependency), else the
+ * copy the package build puts in dist/swagger-ui. An installed package does not depend on
+ * swagger-ui-dist because it pulls in @scarf/scarf, whose install script reports to scarf.sh.
+ */
+function assetsFolder(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  } catch {
+    return join(PACKAGE_ROOT, 'dist', 'swagger-ui');
+  }
+}
+
+/**
+ * The API reference at `/docs`: Swagger UI over `/openapi.json`, served from files of the
+ * package (no CDN, works offline).
  */
 export function docsRoutes() {
-  const root = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const root = assetsFolder();
   const cache = new Map<string, string>();
   const app = new Hono();
   const csp =
