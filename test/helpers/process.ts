@@ -19,6 +19,18 @@ export function spawnGenloop(args: string[], env: Record<string, string>): Genlo
     env: { ...parentEnv, GENLOOP_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const { url, output } = watchListening(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, url, exited, output };
+}
+
+/**
+ * Watches a `genloop serve` child: `url` resolves with the base URL it prints once it listens
+ * and rejects, with everything it printed, if it exits first.
+ */
+export function watchListening(child: ChildProcess): { url: Promise<string>; output(): string } {
   let output = '';
   const url = new Promise<string>((resolve, reject) => {
     const onData = (data: Buffer) => {
@@ -27,16 +39,11 @@ export function spawnGenloop(args: string[], env: Record<string, string>): Genlo
       if (match) resolve(match[1]!);
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (data: Buffer) => {
-      output += data.toString();
-    });
+    child.stderr!.on('data', onData);
     child.once('exit', (code) =>
       reject(new Error(`genloop exited (${code}) before listening:\n${output}`)),
     );
   });
   url.catch(() => {});
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, url, exited, output: () => output };
+  return { url, output: () => output };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchListening } from '../helpers/process.ts';
 
 // The package as a user gets it: `npm pack` (whose prepack builds dist/), then `npm install` of
 // the tarball into an empty folder, then the CLI, the server and the typed client on plain Node,
@@ -108,7 +109,7 @@ describe('the installed package', () => {
       // npx does not pass SIGTERM on to genloop, so it goes to their whole process group.
       detached: true,
     });
-    const server = watch(child);
+    const server = watchListening(child);
     try {
       const url = await server.url;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -133,23 +134,6 @@ describe('the installed package', () => {
     expect(stdout.trim()).toBe('function function');
   }, 60_000);
 });
-
-/** The base URL `genloop serve` prints once it listens (rejects if it exits), and its output. */
-function watch(child: ChildProcess) {
-  let output = '';
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`genloop serve exited (${code}):\n${output}`)));
-  });
-  url.catch(() => {});
-  return { url, output: () => output };
-}
 
 function groupAlive(pid: number): boolean {
   try {
