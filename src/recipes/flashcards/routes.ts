@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
-import { idempotency } from '../../http/middleware/idempotency/index.ts';
+import { heldIdempotencyKey, idempotency } from '../../http/middleware/idempotency/index.ts';
 import { strictJson } from '../../http/middleware/strict-json/index.ts';
 import {
   problemContent as problem,
@@ -72,6 +72,7 @@ export function flashcardRoutes(services: Services) {
         command: c.req.valid('json'),
         requestId: c.get('requestId'),
         idempotencyKey: c.req.header('idempotency-key'),
+        heldKey: heldIdempotencyKey(),
         simulate: c.req.header('x-genloop-simulate'),
         limits: { rate: config.limits.flashcardsRate, monthlyQuota: config.limits.monthlyQuota },
       });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
-import { heldIdempotencyKey } from '../../http/middleware/idempotency/index.ts';
-import { submitJob } from '../../jobs/submit.ts';
+import { type SubmitIdempotencyKey, submitJob } from '../../jobs/submit.ts';
 import { DomainError, notFound } from '../../lib/domain-errors.ts';
 import type { CreateAIGenerationCommand } from './schema.ts';
 import {
@@ -32,6 +31,8 @@ export interface SubmitFlashcardsInput {
   command: CreateAIGenerationCommand;
   requestId: string;
   idempotencyKey: string | undefined;
+  /** The request's held Idempotency-Key, recorded with the job (none without the header). */
+  heldKey: SubmitIdempotencyKey | undefined;
   /** The simulator's fault header, kept with the job so the worker's calls carry it. */
   simulate: string | undefined;
   limits: { rate: { limit: number; windowMs: number }; monthlyQuota: number };
@@ -55,7 +56,7 @@ export function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
     monthlyQuota: input.limits.monthlyQuota,
     // The body POST /api/ai/generations answers with.
     idempotency: {
-      key: heldIdempotencyKey(),
+      key: input.heldKey,
       accepted: (job) => ({ generation_id: job.id, status: job.status }),
     },
   });

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
 import { HttpError } from '../../http/http-error.ts';
 import { bodyLimit } from '../../http/middleware/body-limit/index.ts';
-import { idempotency } from '../../http/middleware/idempotency/index.ts';
+import { heldIdempotencyKey, idempotency } from '../../http/middleware/idempotency/index.ts';
 import { strictJsonText } from '../../http/middleware/strict-json/index.ts';
 import {
   problemContent as problem,
@@ -100,6 +100,7 @@ function interiorGenerationRoutes(services: Services, interior: Interior) {
     const auth = c.get('auth');
     const request = await readSubmission(c, deps);
     const job = await submitGeneration(deps, {
+      heldKey: heldIdempotencyKey(),
       claims: auth.claims,
       fields: request.fields,
       images: request.images,

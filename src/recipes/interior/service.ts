@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
-import { heldIdempotencyKey } from '../../http/middleware/idempotency/index.ts';
-import { SubmitRefused, submitJob } from '../../jobs/submit.ts';
+import { type SubmitIdempotencyKey, SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import {
   DomainError,
   type FieldError,
@@ -51,6 +50,8 @@ export interface SubmitGenerationInput {
   uploadIds: readonly string[];
   requestId: string;
   idempotencyKey?: string | null | undefined;
+  /** The request's held Idempotency-Key, recorded with the job (none without the header). */
+  heldKey?: SubmitIdempotencyKey | undefined;
   /** The origin the request came in on: webhook and link base when no public URL is configured. */
   origin: string;
   /** `x-genloop-simulate`, passed to the simulator only. */
@@ -174,7 +175,7 @@ export async function submitGeneration(
       alsoWrite: (tx) => insertUploads(tx, uploads, id),
       // The body POST /api/v1/generations answers with.
       idempotency: {
-        key: heldIdempotencyKey(),
+        key: input.heldKey,
         accepted: (job) => ({ id: job.id, status: job.status }),
       },
     });
