@@ -56,10 +56,16 @@ export async function startRuntime(
   let worker: Worker | undefined;
   try {
     if (options.migrate !== false) {
-      await migrate(db, {
-        onApplied: (migration, ms) =>
-          logger.info({ migration: migration.file, duration_ms: ms }, 'migration applied'),
-      });
+      // Behind a transaction-mode pooler, migrations go over the direct connection when given.
+      const direct = config.databaseDirectUrl ? await openDb(config, { direct: true }) : db;
+      try {
+        await migrate(direct, {
+          onApplied: (migration, ms) =>
+            logger.info({ migration: migration.file, duration_ms: ms }, 'migration applied'),
+        });
+      } finally {
+        if (direct !== db) await direct.close();
+      }
     }
     const serving = planServing(config);
     assertPublicUrlReachable(

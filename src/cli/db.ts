@@ -13,7 +13,7 @@ export function registerDbCommands(program: Command, context: CliContext): void 
     .description('apply pending migrations (exits 0 when there are none)')
     .action(async () => {
       const config = context.config();
-      const handle = await openDb(config);
+      const handle = await openDb(config, { direct: true });
       try {
         const result = await migrate(handle, {
           onApplied: (migration, ms) => context.stdout(`applied ${migration.file} (${ms} ms)\n`),

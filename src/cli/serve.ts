@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       });
       const { url } = runtime.server;
       context.stdout(
-        `genloop listening on ${url} (database: ${config.mode === 'embedded' ? `embedded PGlite in ${config.dataDir}` : 'Postgres'}, environment: ${config.environment})\n`,
+        `genloop listening on ${url} (database: ${config.mode === 'embedded' ? `embedded PGlite in ${config.dataDir}` : config.databaseDirectUrl ? 'Postgres, LISTEN and migrations over DATABASE_DIRECT_URL' : 'Postgres, LISTEN over DATABASE_URL'}, environment: ${config.environment})\n`,
       );
       context.stdout(`API reference: ${url}/docs\n`);
       context.stdout(

@@ -43,6 +43,7 @@ describe('the settings table', () => {
   it('accepts every config key in genloop.config.json and reads it from there', () => {
     const file: Record<string, unknown> = {
       databaseUrl: 'postgres://genloop@db.example.com/genloop',
+      databaseDirectUrl: 'postgres://genloop@db-direct.example.com/genloop',
       dataDir: 'data',
       databasePoolSize: 3,
       port: 7001,
@@ -68,6 +69,7 @@ describe('the settings table', () => {
     const config = resolveConfig({ env: {}, cwd });
     expect(config).toMatchObject({
       mode: 'postgres',
+      databaseDirectUrl: 'postgres://genloop@db-direct.example.com/genloop',
       dataDir: join(cwd, 'data'),
       databasePoolSize: 3,
       logLevel: 'warn',

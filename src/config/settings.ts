@@ -22,6 +22,15 @@ export const settings = {
     section: 'server',
     description: 'Postgres connection string; unset, genloop runs on embedded PGlite',
   }),
+  databaseDirectUrl: setting({
+    env: 'DATABASE_DIRECT_URL',
+    file: 'databaseDirectUrl',
+    parse: text(check.postgresUrl, '`postgres://` URL'),
+    defaultText: '`DATABASE_URL`',
+    section: 'server',
+    description:
+      'a direct (session) connection for LISTEN and migrations, when DATABASE_URL is a transaction-mode pooler',
+  }),
   dataDir: setting({
     env: 'GENLOOP_DATA_DIR',
     file: 'dataDir',

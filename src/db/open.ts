@@ -11,6 +11,11 @@ import type { Db } from './types.ts';
 export interface OpenDbOptions {
   onIdleError?: (error: Error) => void;
   applicationName?: string;
+  /**
+   * Connect to DATABASE_DIRECT_URL when it is set (migrations: their advisory and table locks
+   * belong on a direct connection, not behind a transaction-mode pooler).
+   */
+  direct?: boolean;
 }
 
 /**
@@ -40,8 +45,11 @@ export async function openDb(config: ResolvedConfig, options: OpenDbOptions = {}
     }
   }
 
+  const connectionString =
+    options.direct && config.databaseDirectUrl ? config.databaseDirectUrl : config.databaseUrl!;
   const db = createPgDb({
-    connectionString: config.databaseUrl!,
+    connectionString,
+    listenConnectionString: config.databaseDirectUrl,
     max: config.databasePoolSize,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.applicationName ? { applicationName: options.applicationName } : {}),
@@ -50,7 +58,7 @@ export async function openDb(config: ResolvedConfig, options: OpenDbOptions = {}
     await db.query('select 1');
   } catch (error) {
     await db.close().catch(() => {});
-    throw new OperatorError(describeConnectError(config.databaseUrl!, error), { cause: error });
+    throw new OperatorError(describeConnectError(connectionString, error), { cause: error });
   }
   return db;
 }

@@ -21,6 +21,11 @@ export interface PgDriverOptions {
   /** Called with errors of idle pooled connections (a killed backend, a restart). */
   onIdleError?: (error: Error) => void;
   applicationName?: string;
+  /**
+   * Where the LISTEN connection goes (default: `connectionString`). A transaction-mode pooler
+   * hands each transaction any server connection, so LISTEN needs a direct one.
+   */
+  listenConnectionString?: string | undefined;
 }
 
 /** The node-postgres driver: a pool for queries and one dedicated connection for LISTEN. */
@@ -168,7 +173,7 @@ class Listener {
 
   private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
-      connectionString: this.options.connectionString,
+      connectionString: this.options.listenConnectionString ?? this.options.connectionString,
       connectionTimeoutMillis: 5_000,
       application_name: `${this.options.applicationName ?? 'genloop'}-listen`,
       keepAlive: true,
