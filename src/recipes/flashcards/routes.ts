@@ -27,6 +27,12 @@ import {
   submitFlashcards,
 } from './service.ts';
 
+/** The answer to an accepted submission, also recorded with its Idempotency-Key for replays. */
+const accepted = (job: { id: string; status: 'pending' }) => ({
+  generation_id: job.id,
+  status: job.status,
+});
+
 /** The flashcard flow's HTTP routes under `/api/ai`. */
 export function flashcardRoutes(services: Services) {
   const { db, config } = services;
@@ -72,7 +78,7 @@ export function flashcardRoutes(services: Services) {
         command: c.req.valid('json'),
         requestId: c.get('requestId'),
         idempotencyKey: c.req.header('idempotency-key'),
-        heldKey: heldIdempotencyKey(),
+        idempotency: { key: heldIdempotencyKey(), accepted },
         simulate: c.req.header('x-genloop-simulate'),
         limits: { rate: config.limits.flashcardsRate, monthlyQuota: config.limits.monthlyQuota },
       });
@@ -80,7 +86,7 @@ export function flashcardRoutes(services: Services) {
         { generation_id: job.id, user_id: auth.userId },
         'flashcard generation accepted',
       );
-      return c.json({ generation_id: job.id, status: 'pending' as const }, 202);
+      return c.json(accepted(job), 202);
     },
   );
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
-import { type SubmitIdempotencyKey, submitJob } from '../../jobs/submit.ts';
+import { type SubmitJobInput, submitJob } from '../../jobs/submit.ts';
 import { DomainError, notFound } from '../../lib/domain-errors.ts';
 import type { CreateAIGenerationCommand } from './schema.ts';
 import {
@@ -31,8 +31,8 @@ export interface SubmitFlashcardsInput {
   command: CreateAIGenerationCommand;
   requestId: string;
   idempotencyKey: string | undefined;
-  /** The request's held Idempotency-Key, recorded with the job (none without the header). */
-  heldKey: SubmitIdempotencyKey | undefined;
+  /** The request's held Idempotency-Key and the answer it records with the job. */
+  idempotency: SubmitJobInput['idempotency'];
   /** The simulator's fault header, kept with the job so the worker's calls carry it. */
   simulate: string | undefined;
   limits: { rate: { limit: number; windowMs: number }; monthlyQuota: number };
@@ -54,11 +54,7 @@ export function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
     },
     rateLimit: input.limits.rate,
     monthlyQuota: input.limits.monthlyQuota,
-    // The body POST /api/ai/generations answers with.
-    idempotency: {
-      key: input.heldKey,
-      accepted: (job) => ({ generation_id: job.id, status: job.status }),
-    },
+    idempotency: input.idempotency,
   });
 }
 

@@ -41,6 +41,9 @@ import {
 } from './service.ts';
 import type { RenderRow } from './sql.ts';
 
+/** The answer to an accepted submission, also recorded with its Idempotency-Key for replays. */
+const accepted = (job: { id: string; status: 'pending' }) => ({ id: job.id, status: job.status });
+
 /**
  * The interior flow's HTTP routes: generations (submit with photos or upload ids, status,
  * cancel), the caller's renders, and Replicate's webhook.
@@ -100,7 +103,7 @@ function interiorGenerationRoutes(services: Services, interior: Interior) {
     const auth = c.get('auth');
     const request = await readSubmission(c, deps);
     const job = await submitGeneration(deps, {
-      heldKey: heldIdempotencyKey(),
+      idempotency: { key: heldIdempotencyKey(), accepted },
       claims: auth.claims,
       fields: request.fields,
       images: request.images,
@@ -114,7 +117,7 @@ function interiorGenerationRoutes(services: Services, interior: Interior) {
       { generation_id: job.id, user_id: auth.userId, mode: request.fields.mode },
       'interior generation accepted',
     );
-    return c.json({ id: job.id, status: job.status }, 202);
+    return c.json(accepted(job), 202);
   });
   app.openAPIRegistry.registerPath(submitDocs(maxBody));
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
-import { type SubmitIdempotencyKey, SubmitRefused, submitJob } from '../../jobs/submit.ts';
+import { type SubmitJobInput, SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import {
   DomainError,
   type FieldError,
@@ -50,8 +50,8 @@ export interface SubmitGenerationInput {
   uploadIds: readonly string[];
   requestId: string;
   idempotencyKey?: string | null | undefined;
-  /** The request's held Idempotency-Key, recorded with the job (none without the header). */
-  heldKey?: SubmitIdempotencyKey | undefined;
+  /** The request's held Idempotency-Key and the answer it records with the job. */
+  idempotency?: SubmitJobInput['idempotency'];
   /** The origin the request came in on: webhook and link base when no public URL is configured. */
   origin: string;
   /** `x-genloop-simulate`, passed to the simulator only. */
@@ -173,11 +173,7 @@ export async function submitGeneration(
       monthlyQuota: deps.config.limits.monthlyQuota,
       inFlightLimit: INTERIOR_IN_FLIGHT_LIMIT,
       alsoWrite: (tx) => insertUploads(tx, uploads, id),
-      // The body POST /api/v1/generations answers with.
-      idempotency: {
-        key: input.heldKey,
-        accepted: (job) => ({ id: job.id, status: job.status }),
-      },
+      idempotency: input.idempotency,
     });
   } catch (error) {
     // Nothing of a refused submission stays behind, blobs included.
