@@ -20,7 +20,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
 import { formatTable } from '../../src/cli/output.ts';
 import {
   type BenchDatabase,
@@ -28,35 +27,20 @@ import {
   DEFAULT_DATABASE_URL,
   serverInfo,
 } from '../lib/database.ts';
+import {
+  SOURCE_TEXT,
+  simulatorProviderEnv,
+  startGenloop,
+  startSimulator,
+  userTokens,
+} from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
-import { type Child, cpuTimeMs, profileFlags, startChild, stopAll } from '../lib/processes.ts';
+import { type Child, cpuTimeMs, profileFlags, stopAll } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
 const JWT_SECRET = randomBytes(32).toString('hex');
 const TEMPLATE = 'genloop_bench_jobs_template';
-
-/** A study note of ~1,500 characters: the simulator turns each sentence into a cloze card. */
-const SOURCE_TEXT = [
-  'Photosynthesis converts light energy into chemical energy stored in glucose.',
-  'Chlorophyll absorbs mostly blue and red light and reflects green light.',
-  'The light-dependent reactions take place in the thylakoid membranes of the chloroplast.',
-  'Water molecules are split during these reactions, releasing oxygen as a by-product.',
-  'The Calvin cycle fixes carbon dioxide into three-carbon sugars in the stroma.',
-  'Rubisco is the enzyme that catalyses the first step of carbon fixation.',
-  'ATP and NADPH produced by the light reactions power the Calvin cycle.',
-  'C4 plants concentrate carbon dioxide to reduce photorespiration in hot climates.',
-  'CAM plants open their stomata at night to conserve water in deserts.',
-  'The overall equation combines six carbon dioxide and six water into glucose and oxygen.',
-  'Light intensity, temperature and carbon dioxide concentration limit the rate of photosynthesis.',
-  'Autotrophs make their own food, while heterotrophs depend on other organisms for energy.',
-  'Cellular respiration releases the energy stored in glucose back as ATP.',
-  'Mitochondria and chloroplasts both contain their own circular DNA.',
-  'The endosymbiotic theory explains the origin of these organelles from free-living bacteria.',
-  'Stomata regulate gas exchange and water loss through the leaf surface.',
-  'Guard cells swell or shrink to open and close each stoma.',
-  'Accessory pigments such as carotenoids widen the range of absorbed wavelengths.',
-].join(' ');
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -122,76 +106,44 @@ let simulatorUrl: string | undefined;
  * Where the workers' provider calls go. `in-process` (default): every genloop process serves its
  * providers from a simulator inside itself, at zero latency, as `serve` does with
  * GENLOOP_SIMULATOR=on. `separate`: one `genloop simulator` process, called through the openai
- * provider with a key and base URL as a real API would be (openrouter, the flashcard recipe's
- * preferred provider, has no key and is skipped, so the environment default serves); its CPU is
- * then reported on its own.
+ * provider with a key and base URL as a real API would be; its CPU is then reported on its own.
  */
 function providerEnv(options: Options): Record<string, string> {
   if (options.simulator === 'in-process') return { GENLOOP_SIMULATOR: 'on' };
   if (!simulatorUrl) throw new Error('the simulator is not running');
-  return {
-    GENLOOP_SIMULATOR: 'off',
-    OPENAI_API_KEY: 'sk-bench-simulator',
-    OPENAI_BASE_URL: `${simulatorUrl}/openai/v1`,
-    CUSTOM_PROVIDER_API_KEY: 'sk-bench-simulator',
-    CUSTOM_PROVIDER_BASE_URL: `${simulatorUrl}/custom/v1`,
-  };
+  return simulatorProviderEnv(simulatorUrl);
 }
 
 /** Starts the separate simulator for one phase (the phase's `stopAll` ends it with the rest). */
 async function startSimulatorProcess(): Promise<Child> {
-  const { child, match } = await startChild({
-    name: 'simulator',
-    command: process.execPath,
-    args: ['bin/genloop.js', 'simulator', '--host', '127.0.0.1', '--port', '0'],
-    env: { ...process.env, NODE_ENV: 'production' },
-    ready: /genloop simulator listening on (http:\/\/\S+)/,
-  });
-  simulatorUrl = match[1]!;
+  const { child, url } = await startSimulator();
+  simulatorUrl = url;
   return child;
 }
 
 /** Starts `genloop serve` with the given role on `database`; resolves once it listens. */
-async function startGenloop(
+function startBenchGenloop(
   name: string,
   database: BenchDatabase,
   role: 'api' | 'worker',
   options: Options,
   extraEnv: Record<string, string> = {},
 ): Promise<{ child: Child; url: string }> {
-  const { child, match } = await startChild({
+  return startGenloop({
     name,
-    command: process.execPath,
-    args: [
-      ...profileFlags(options.profileDir),
-      ...options.nodeFlags,
-      'bin/genloop.js',
-      'serve',
-      '--role',
-      role,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--no-migrate',
-    ],
+    role,
+    nodeFlags: [...profileFlags(options.profileDir), ...options.nodeFlags],
     env: {
-      ...process.env,
-      NODE_ENV: 'production',
       DATABASE_URL: database.url,
       GENLOOP_JWT_SECRET: JWT_SECRET,
       ...providerEnv(options),
-      GENLOOP_LOG_LEVEL: 'warn',
       GENLOOP_WORKER_CONCURRENCY: String(options.concurrency),
       GENLOOP_DB_POOL_SIZE: String(options.pool),
       GENLOOP_RATE_LIMIT_FLASHCARDS: '1000000/1m',
       GENLOOP_MONTHLY_QUOTA: '10000000',
       ...extraEnv,
     },
-    ready: /genloop listening on (http:\/\/\S+)[\s\S]*?providers: [^\n]+\n/,
-    timeoutMs: 60_000,
   });
-  return { child, url: match[1]! };
 }
 
 /** Inserts pending flashcard jobs and their reservations in batches, as fast as Postgres takes them. */
@@ -366,7 +318,9 @@ async function throughputPhase(options: Options, workers: number) {
     const simulator = options.simulator === 'separate' ? await startSimulatorProcess() : undefined;
     const children: Child[] = [];
     for (let index = 0; index < workers; index++) {
-      children.push((await startGenloop(`worker-${index + 1}`, database, 'worker', options)).child);
+      children.push(
+        (await startBenchGenloop(`worker-${index + 1}`, database, 'worker', options)).child,
+      );
     }
     const loadBefore = machineInfo().loadAverage;
     const cpuBefore = await cpuSnapshot(database, children, simulator);
@@ -403,21 +357,6 @@ async function throughputPhase(options: Options, workers: number) {
   }
 }
 
-async function tokens(count: number): Promise<string[]> {
-  const key = new TextEncoder().encode(JWT_SECRET);
-  return Promise.all(
-    Array.from({ length: count }, () =>
-      new SignJWT({ role: 'authenticated' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(randomUUID())
-        .setAudience('authenticated')
-        .setIssuedAt()
-        .setExpirationTime('2h')
-        .sign(key),
-    ),
-  );
-}
-
 /** Requests that cycle through the users' tokens, one user per request. */
 function submitRequests(userTokens: readonly string[]) {
   let next = 0;
@@ -448,7 +387,7 @@ async function submitPhase(options: Options, userTokens: readonly string[]) {
       `(b) HTTP submit, ${options.submitConnections} connections, ${userTokens.length} users, no worker`,
     );
     if (options.simulator === 'separate') await startSimulatorProcess();
-    const api = await startGenloop('api', database, 'api', options);
+    const api = await startBenchGenloop('api', database, 'api', options);
     // Warm-up (JIT, pool connections), then the measured run.
     await runLoad({
       url: api.url,
@@ -484,8 +423,8 @@ async function latencyPhase(options: Options, userTokens: readonly string[]) {
       `(c) submit-to-running at ${options.latencyRate} jobs/s over HTTP, 1 worker, poll every ${options.pollMs} ms`,
     );
     if (options.simulator === 'separate') await startSimulatorProcess();
-    const api = await startGenloop('api', database, 'api', options);
-    await startGenloop('worker', database, 'worker', options, {
+    const api = await startBenchGenloop('api', database, 'api', options);
+    await startBenchGenloop('worker', database, 'worker', options, {
       GENLOOP_JOB_POLL_MS: String(options.pollMs),
     });
     const load = await runLoad({
@@ -535,14 +474,14 @@ async function main(): Promise<void> {
   let submit: Awaited<ReturnType<typeof submitPhase>> | undefined;
   let latency: Awaited<ReturnType<typeof latencyPhase>> | undefined;
   try {
-    const userTokens = await tokens(options.users);
+    const tokens = await userTokens(JWT_SECRET, options.users);
     if (options.phases.has('throughput')) {
       throughput = [];
       for (const workers of options.workers)
         throughput.push(await throughputPhase(options, workers));
     }
-    if (options.phases.has('submit')) submit = await submitPhase(options, userTokens);
-    if (options.phases.has('latency')) latency = await latencyPhase(options, userTokens);
+    if (options.phases.has('submit')) submit = await submitPhase(options, tokens);
+    if (options.phases.has('latency')) latency = await latencyPhase(options, tokens);
   } finally {
     await stopAll();
     await template.drop();

@@ -83,3 +83,33 @@ export const PG = {
 export function isPgError(error: unknown, code: string): error is DbError {
   return error instanceof DbError && error.code === code;
 }
+
+/**
+ * SQLSTATEs that mean the connection, not the statement, failed: the whole class 08 (connection
+ * exception), the server shutting down or terminating the backend (57P01-57P03, which a pooler
+ * restart or `pg_terminate_backend` produces), and too many connections (53300).
+ */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** Socket errors a dropped or refused database connection surfaces as. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * True when `error` says the database could not be reached or dropped the connection (a pooler
+ * or server restart, a terminated backend, a network cut), as opposed to a statement that
+ * failed. Such a request changed nothing (its transaction rolled back with the connection) and
+ * may be retried as it was, so it is answered 503 rather than as a bug.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || CONNECTION_SQLSTATES.has(code) || SOCKET_CODES.has(code)) {
+      return true;
+    }
+  }
+  // node-postgres reports a socket that closed mid-query without a code.
+  return /^Connection terminated|connection error and is not queryable|Client was closed/i.test(
+    error.message,
+  );
+}

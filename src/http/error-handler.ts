@@ -14,7 +14,15 @@ export function errorHandler(logger: Logger): ErrorHandler {
   return function handleError(error, c) {
     const requestId = c.get('requestId');
     const mapped = toHttpError(error);
-    if (mapped) return mapped.getResponse(requestId);
+    if (mapped) {
+      if (mapped.code === 'database_unavailable') {
+        (c.get('logger') ?? logger).warn(
+          { err: error, request_id: requestId },
+          'database unavailable',
+        );
+      }
+      return mapped.getResponse(requestId);
+    }
     if (error instanceof HTTPException && error.status < 500) {
       if (error.status === 413) {
         return new HttpError(

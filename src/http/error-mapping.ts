@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isConnectionFailure } from '../db/errors.ts';
 import { SubmitRefused } from '../jobs/submit.ts';
 import { DomainError, type DomainErrorKind } from '../lib/domain-errors.ts';
 import { RouteError } from '../routing/router.ts';
@@ -15,8 +16,8 @@ const STATUS_OF_KIND: Readonly<Record<DomainErrorKind, ContentfulStatusCode>> = 
 
 /**
  * The HTTP answer of an error a service threw: domain errors by their kind, refused
- * submissions and routing failures by their code; undefined for anything else (a bug, which the
- * error handler answers as a bare 500).
+ * submissions and routing failures by their code, a lost database connection as 503; undefined
+ * for anything else (a bug, which the error handler answers as a bare 500).
  */
 export function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
@@ -34,6 +35,13 @@ export function toHttpError(error: unknown): HttpError | undefined {
   }
   if (error instanceof SubmitRefused) return submitRefusalToHttp(error);
   if (error instanceof RouteError) return routeErrorToHttp(error);
+  if (isConnectionFailure(error)) {
+    return new HttpError(503, 'database_unavailable', 'the database is unavailable', {
+      detail: 'the connection to the database failed and the request changed nothing; retry it',
+      headers: { 'retry-after': '1' },
+      cause: error,
+    });
+  }
   return undefined;
 }
 
