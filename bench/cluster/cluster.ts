@@ -36,6 +36,8 @@ export interface ClusterOptions {
   /** Clients submitting at once (each submission retried by its own client until accepted). */
   clients: number;
   users: number;
+  /** False: straight to Postgres, no pooler (the reference the pooler's cost is measured against). */
+  pooler?: boolean;
   /** Start the workers only once every job is accepted, so their rate is measured alone. */
   workersAfterSubmit?: boolean;
   chaos?: ChaosOptions;
@@ -133,11 +135,13 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
 
   let pooler: Pgbouncer | undefined;
   try {
-    pooler = await startPgbouncer(database.url);
+    if (options.pooler !== false) pooler = await startPgbouncer(database.url);
+    if (!pooler && options.chaos?.restartPooler) throw new Error('no pooler to restart');
     const simulator = await startSimulator({ latency: options.providerLatency ?? '0' });
     const env = {
-      DATABASE_URL: pooler.url(database.url),
-      DATABASE_DIRECT_URL: database.url,
+      ...(pooler
+        ? { DATABASE_URL: pooler.url(database.url), DATABASE_DIRECT_URL: database.url }
+        : { DATABASE_URL: database.url }),
       GENLOOP_JWT_SECRET: jwtSecret,
       ...simulatorProviderEnv(simulator.url),
       GENLOOP_RATE_LIMIT_FLASHCARDS: '1000000/1m',

@@ -3,7 +3,8 @@
  * starts and stops it):
  *   (a) throughput: flashcard jobs submitted over HTTP by careful clients to the api processes,
  *       then run by 1, 2 and 4 worker processes, all through the pooler; jobs per second from the
- *       database's own clock (first start to last finish);
+ *       database's own clock (first start to last finish); then the same with the first worker
+ *       count straight to Postgres, the reference for what the pooler costs;
  *   (b) faults: the same cluster while a worker is SIGKILLed every few seconds and replaced, the
  *       pooler is restarted and one Postgres backend is terminated; reports what the clients
  *       retried and checks that every submission was accepted once and every job ran once.
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
     workerConcurrency: options.concurrency,
     poolSize: options.pool,
   };
-  const throughput: (ClusterResult & { workers: number })[] = [];
+  const throughput: (ClusterResult & { workers: number; pooler: boolean })[] = [];
   let faults: ClusterResult | undefined;
   try {
     if (options.phases.has('throughput')) {
@@ -144,8 +145,19 @@ async function main(): Promise<void> {
           workersAfterSubmit: true,
           providerLatency: '0',
         });
-        throughput.push({ ...run, workers });
+        throughput.push({ ...run, workers, pooler: true });
       }
+      const workers = options.workers[0]!;
+      log(`(a) ${options.jobs} jobs, ${workers} worker(s) straight to Postgres`);
+      const direct = await phase(options, `w${workers}_direct`, {
+        ...common,
+        workers,
+        jobs: options.jobs,
+        workersAfterSubmit: true,
+        providerLatency: '0',
+        pooler: false,
+      });
+      throughput.push({ ...direct, workers, pooler: false });
     }
     if (options.phases.has('faults')) {
       log(
@@ -171,10 +183,11 @@ async function main(): Promise<void> {
   const table: Record<string, unknown>[] = [];
   const base = throughput[0];
   for (const run of throughput) {
+    const processes = `${run.workers} worker process${run.workers > 1 ? 'es' : ''}`;
     table.push({
-      measure: `${run.workers} worker process${run.workers > 1 ? 'es' : ''} behind PgBouncer`,
+      measure: run.pooler ? `${processes} behind PgBouncer` : `${processes}, no pooler`,
       value: `${run.jobsPerSecond} jobs/s`,
-      detail: `${run.database.succeeded}/${run.submissions.total} in ${(run.spanMs / 1000).toFixed(1)} s${base && run !== base ? `; ×${(run.jobsPerSecond / base.jobsPerSecond).toFixed(2)} of 1 worker` : ''}; HTTP submit ${run.submitPerSecond}/s via ${options.apis} api; ${verdict(run)}`,
+      detail: `${run.database.succeeded}/${run.submissions.total} in ${(run.spanMs / 1000).toFixed(1)} s${base && run !== base ? `; ×${(run.jobsPerSecond / base.jobsPerSecond).toFixed(2)} of ${base.workers} behind the pooler` : ''}; HTTP submit ${run.submitPerSecond}/s via ${options.apis} api; ${verdict(run)}`,
     });
   }
   if (faults) {
