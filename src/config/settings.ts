@@ -153,7 +153,8 @@ export const settings = {
     parse: list(check.apiKey, { accepts: 'comma-separated, 24+ characters each' }),
     default: [],
     section: 'auth',
-    description: 'keys the `/v1` gateway accepts besides JWTs',
+    description:
+      'keys accepted besides JWTs: by the `/v1` gateway, and as the service role by `/api/v1/admin` and the console',
   }),
 
   corsOrigins: setting({
