@@ -1,13 +1,15 @@
 // Builds the installable package into dist/ (run by `npm run build` and `prepack`): one esbuild
 // bundle of the CLI, the eval worker thread and the two library entry points, the assets of the
-// API reference, and the type declarations of the library entry points. A clone does not need
-// it: bin/genloop.js runs the sources there (bin/load-cli.js).
+// API reference, the operator console's browser bundle, and the type declarations of the library
+// entry points. A clone does not need it: bin/genloop.js runs the sources there
+// (bin/load-cli.js), and the console bundles its sources on first request.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 import { bundleOptions, ENTRY_POINTS } from '../bin/load-cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +36,11 @@ mkdirSync(join(DIST, 'swagger-ui'));
 for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'LICENSE', 'NOTICE']) {
   cpSync(join(swaggerUi, file), join(DIST, 'swagger-ui', file));
 }
+
+// The console's script and stylesheet, minified and named by content hash (the same build a
+// clone makes in memory), with the manifest the server finds them by.
+const { writePrebuiltBundle } = await tsImport('../src/console/assets.ts', import.meta.url);
+await writePrebuiltBundle(ROOT);
 
 const tsc = require.resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {

@@ -1,4 +1,6 @@
 import type { ResolvedConfig } from './config/schema.ts';
+import { consoleRoutes, SIGN_IN_PATH } from './console/index.ts';
+import type { SignInCode } from './console/sign-in-code.ts';
 import type { Db } from './db/types.ts';
 import { outcomesRoutes } from './eval/routes.ts';
 import { chatCompletionRoutes } from './gateway/routes.ts';
@@ -27,12 +29,15 @@ export interface AppDependencies {
   serveGenerations?: boolean;
   /** The interior flow: its generation, render, webhook and file routes are mounted when given. */
   interior?: Interior;
+  /** The one-time code of the console link `genloop serve` prints in embedded mode. */
+  signInCode?: SignInCode | undefined;
 }
 
 /**
  * genloop's composition root for HTTP: the shell from `http/` with every product slice's routes
  * mounted on it (site builder, flashcards, interior, the OpenAI-compatible gateway, outcomes
- * and stored files). `genloop serve` and every test stack build their app here.
+ * and stored files) and the operator console. `genloop serve` and every test stack build their
+ * app here.
  */
 export function createApp({
   config,
@@ -42,6 +47,7 @@ export function createApp({
   services,
   serveGenerations = true,
   interior,
+  signInCode,
 }: AppDependencies) {
   const app = createHttpApp({
     config,
@@ -49,9 +55,11 @@ export function createApp({
     logger,
     verifier,
     metrics: services?.metrics,
-    ...(interior ? { uploadPaths: [GENERATIONS_PATH], unauthenticatedPaths: [WEBHOOK_PATH] } : {}),
+    unauthenticatedPaths: [SIGN_IN_PATH, ...(interior ? [WEBHOOK_PATH] : [])],
+    ...(interior ? { uploadPaths: [GENERATIONS_PATH] } : {}),
   });
   app.route('/', outcomesRoutes(db));
+  if (serveGenerations) app.route('/', consoleRoutes({ db, config, signInCode }));
   if (services && serveGenerations) {
     app.route('/', generateSiteRoutes(services));
     app.route('/', chatCompletionRoutes(services));
@@ -75,6 +83,8 @@ export interface AssembleOptions {
   verifier?: TokenVerifier;
   /** False for a worker-only process: health and metrics, no generation routes. */
   serveGenerations?: boolean;
+  /** The one-time code of the console link (embedded mode). */
+  signInCode?: SignInCode | undefined;
 }
 
 /** genloop assembled: the shared services, each flow, the HTTP app and the job handlers. */
@@ -102,6 +112,7 @@ export async function assembleGenloop(
     interior: interiorOptions = {},
     verifier,
     serveGenerations,
+    signInCode,
   }: AssembleOptions = {},
 ): Promise<Genloop> {
   const services = await createServices(config, db, logger, serviceOptions);
@@ -126,6 +137,7 @@ export async function assembleGenloop(
     ...(interior ? { interior } : {}),
     ...(verifier ? { verifier } : {}),
     ...(serveGenerations === undefined ? {} : { serveGenerations }),
+    signInCode,
   });
   const handlers: Record<string, JobHandler> = {
     flashcards: flashcardHandler({ router: services.router }),

@@ -1,6 +1,7 @@
 import { type App, assembleGenloop } from './app.ts';
 import { assertAuthConfigured, assertPublicUrlReachable } from './config/resolve.ts';
 import type { ResolvedConfig } from './config/schema.ts';
+import type { SignInCode } from './console/sign-in-code.ts';
 import { migrate } from './db/migrator.ts';
 import { openDb } from './db/open.ts';
 import type { Db } from './db/types.ts';
@@ -35,6 +36,8 @@ export interface StartOptions {
   role?: 'api' | 'worker' | 'all';
   logger?: Logger;
   services?: ServiceOptions;
+  /** The one-time code of the console link, which the console exchanges for a token. */
+  signInCode?: SignInCode;
 }
 
 /**
@@ -92,6 +95,7 @@ export async function startRuntime(
     const genloop = await assembleGenloop(config, db, logger, {
       services: { ...options.services, simulatorUrl: simulator?.url },
       serveGenerations: role !== 'worker',
+      signInCode: options.signInCode,
     });
     services = genloop.services;
     interior = genloop.interior;

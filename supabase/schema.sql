@@ -705,7 +705,7 @@ CREATE TABLE public.ai_rollout_log (
     saved_state jsonb,
     notes text,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    CONSTRAINT ai_rollout_log_action_check CHECK ((action = ANY (ARRAY['apply'::text, 'verify'::text, 'rollback'::text, 'restore'::text, 'canary_start'::text, 'canary_step'::text, 'canary_abort'::text, 'canary_complete'::text, 'note'::text]))),
+    CONSTRAINT ai_rollout_log_action_check CHECK ((action = ANY (ARRAY['apply'::text, 'verify'::text, 'rollback'::text, 'restore'::text, 'canary_start'::text, 'canary_step'::text, 'canary_abort'::text, 'canary_complete'::text, 'note'::text, 'provider_update'::text]))),
     CONSTRAINT ai_rollout_log_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'failed'::text, 'info'::text])))
 );
 
@@ -1014,6 +1014,10 @@ CREATE INDEX ai_eval_runs_started_at_idx ON public.ai_eval_runs USING btree (sta
 
 CREATE INDEX ai_eval_samples_run_id_idx ON public.ai_eval_samples USING btree (run_id);
 
+CREATE INDEX ai_generations_created_at_idx ON public.ai_generations USING btree (created_at) INCLUDE (recipe, status);
+
+CREATE INDEX ai_generations_failed_idx ON public.ai_generations USING btree (finished_at DESC, id DESC) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
+
 CREATE INDEX ai_generations_in_flight_idx ON public.ai_generations USING btree (user_id, recipe) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
 
 CREATE INDEX ai_generations_pending_idx ON public.ai_generations USING btree (run_after) WHERE (status = 'pending'::text);
@@ -1034,17 +1038,25 @@ CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USI
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
 
-CREATE INDEX ai_training_examples_created_at_idx ON public.ai_training_examples USING btree (created_at);
+CREATE INDEX ai_training_examples_created_at_filters_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe);
+
+CREATE INDEX ai_training_examples_failed_created_at_idx ON public.ai_training_examples USING btree (created_at DESC, id DESC) INCLUDE (selected_provider, route_strategy, fallback_used, source, recipe, user_id) WHERE (status = 'failed'::text);
+
+CREATE INDEX ai_training_examples_fallback_created_at_idx ON public.ai_training_examples USING btree (created_at DESC, id DESC) INCLUDE (selected_provider, route_strategy, status, source, recipe, user_id) WHERE fallback_used;
 
 CREATE INDEX ai_training_examples_generation_id_idx ON public.ai_training_examples USING btree (generation_id) WHERE (generation_id IS NOT NULL);
 
 CREATE INDEX ai_training_examples_generations_created_at_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (latency_ms, fallback_used, selected_provider, fallback_provider) WHERE (source = ANY (ARRAY['generation'::text, 'generation_cached'::text]));
+
+CREATE INDEX ai_training_examples_recipe_created_at_idx ON public.ai_training_examples USING btree (recipe, created_at DESC);
 
 CREATE INDEX ai_training_examples_request_id_idx ON public.ai_training_examples USING btree (request_id);
 
 CREATE INDEX ai_training_examples_route_strategy_created_at_idx ON public.ai_training_examples USING btree (route_strategy, created_at DESC);
 
 CREATE INDEX ai_training_examples_selected_provider_created_at_idx ON public.ai_training_examples USING btree (selected_provider, created_at DESC) INCLUDE (latency_ms, fallback_used, source);
+
+CREATE INDEX ai_training_examples_source_created_at_idx ON public.ai_training_examples USING btree (source, created_at DESC) WHERE (source <> 'generation'::text);
 
 CREATE INDEX ai_training_examples_user_created_idx ON public.ai_training_examples USING btree (user_id, created_at DESC);
 

@@ -1,6 +1,7 @@
 /**
  * Query benchmark: fills ai_training_examples on real Postgres with 1M and 10M
- * realistic rows and times the dashboard queries, raw and through the rollups.
+ * realistic rows and times the dashboard queries, raw and through the rollups, then every GET
+ * endpoint of the operator console's admin API (console.ts) against its 100 ms target.
  *
  *   npx tsx bench/query/index.ts [--rows 1000000,10000000] [--database-url URL] [--runs 21]
  *                                [--jobs 2] [--keep] [--reuse] [--output bench/results]
@@ -21,6 +22,8 @@ import { formatTable } from '../../src/cli/output.ts';
 import { migrate } from '../../src/db/migrator.ts';
 import { createPgDb } from '../../src/db/pg-driver.ts';
 import type { Db } from '../../src/db/types.ts';
+import { benchConsole, type ConsoleBench } from './console.ts';
+import { type ConsoleSeed, seedConsoleTables } from './console-seed.ts';
 import { type FillTimings, fillTrainingExamples } from './fill.ts';
 import { explainPlan, type PlanSummary, type Timing, timeQuery } from './measure.ts';
 import { type BenchQuery, QUERIES, targetFor } from './queries.ts';
@@ -44,6 +47,7 @@ interface SizeResult {
   telemetryVerification: Record<string, unknown>;
   accuracy: Accuracy;
   queries: QueryResult[];
+  console: ConsoleBench & { seed: ConsoleSeed };
 }
 
 interface Accuracy {
@@ -137,6 +141,13 @@ async function main(): Promise<void> {
     max: options.jobs,
     applicationName: 'genloop-bench-load',
   });
+  // The console's app queries through a pool of the size `genloop serve` opens by default, as
+  // the overview runs its queries side by side.
+  const appDb = createPgDb({
+    connectionString: databaseUrl(options.url, options.database),
+    max: 10,
+    applicationName: 'genloop-bench-console',
+  });
   try {
     await migrate(db);
     const server = await serverInfo(db);
@@ -145,7 +156,7 @@ async function main(): Promise<void> {
     );
     const results: SizeResult[] = [];
     for (const rows of options.sizes) {
-      results.push(await benchSize(db, loader, rows, { ...options, reuse }));
+      results.push(await benchSize(db, loader, appDb, rows, { ...options, reuse }));
     }
 
     const table = results.flatMap((size) =>
@@ -162,6 +173,23 @@ async function main(): Promise<void> {
       })),
     );
     console.log(formatTable(table));
+    console.log();
+    console.log(
+      formatTable(
+        results.flatMap((size) =>
+          size.console.endpoints.map((endpoint) => ({
+            rows: size.rows.toLocaleString('en-US'),
+            endpoint: endpoint.name,
+            p50_ms: endpoint.p50Ms,
+            p95_ms: endpoint.p95Ms,
+            runs: endpoint.runsMs.length,
+            target: `<= ${endpoint.targetMs} ms`,
+            meets: endpoint.meetsTarget ? 'yes' : 'NO',
+            path: endpoint.path.length > 60 ? `${endpoint.path.slice(0, 57)}...` : endpoint.path,
+          })),
+        ),
+      ),
+    );
     console.log();
     console.log(
       formatTable(
@@ -210,6 +238,7 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${file}`);
   } finally {
+    await appDb.close();
     await loader.close();
     await db.close();
     if (options.keep) {
@@ -224,6 +253,7 @@ async function main(): Promise<void> {
 async function benchSize(
   db: Db,
   loader: Db,
+  appDb: Db,
   rows: number,
   options: { runs: number; budgetMs: number; jobs: number; reuse: boolean },
 ): Promise<SizeResult> {
@@ -259,6 +289,9 @@ async function benchSize(
     });
     log(`  ${query.name}: p50 ${timing.p50Ms} ms, p95 ${timing.p95Ms} ms (${plan.keyNode})`);
   }
+  log('  seeding the console tables');
+  const seed = await seedConsoleTables(db);
+  const consoleBench = { seed, ...(await benchConsole(db, appDb, options)) };
   const dataset = await describeDataset(db);
   const telemetryVerification = (await db.query(QUERIES[0]!.sql)).rows[0]!;
   return {
@@ -271,6 +304,7 @@ async function benchSize(
     telemetryVerification,
     accuracy: await checkAccuracy(db),
     queries,
+    console: consoleBench,
   };
 }
 

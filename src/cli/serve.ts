@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SignInCode } from '../console/sign-in-code.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { planServing } from '../providers/registry.ts';
 import { startRuntime } from '../runtime.ts';
@@ -25,9 +26,13 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         ...(port === undefined ? {} : { port }),
         ...(options.host === undefined ? {} : { host: options.host }),
       });
+      // Embedded mode is one developer's own machine: its console link signs in by itself.
+      const signInCode =
+        config.mode === 'embedded' && options.role !== 'worker' ? new SignInCode() : undefined;
       const runtime = await startRuntime(config, {
         migrate: options.migrate,
         role: options.role as 'api' | 'worker' | 'all',
+        ...(signInCode ? { signInCode } : {}),
       });
       const { url } = runtime.server;
       context.stdout(
@@ -44,6 +49,11 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         context.stdout(
           `\ndev token (user ${DEV_USER}, 24h):\n${token}\n\ntry:\n  curl -s ${url}/api/v1/me -H "authorization: Bearer ${token}"\n\n`,
         );
+        if (signInCode) {
+          context.stdout(
+            `console (this link signs you in once, within 15 minutes):\n  ${url}/console/sign-in?code=${signInCode.code}\n\n`,
+          );
+        }
       }
 
       await new Promise<void>((resolve) => {

@@ -23,6 +23,9 @@ import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
 import { validationHook } from './validation.ts';
 
+/** Where the admin API lives: only the service role and API keys get past its door. */
+const ADMIN_PATH = '/api/v1/admin';
+
 export interface HttpAppOptions {
   config: ResolvedConfig;
   db: Db;
@@ -39,7 +42,8 @@ export interface HttpAppOptions {
 
 /**
  * genloop's HTTP shell: request ids, security headers, access log, CORS for the configured
- * origins, body limits, bearer auth on `/api`, `/functions` and `/v1`, the one error handler,
+ * origins, body limits, bearer auth on `/api`, `/functions` and `/v1` (the service role or an
+ * API key on `/api/v1/admin`), the one error handler,
  * and genloop's own routes (health, `/api/v1/me`, `/docs`, `/openapi.json`, `/metrics`). The
  * product routes are mounted on it by the composition root.
  */
@@ -82,9 +86,18 @@ export function createHttpApp({
     ...(verifier ? { verifier } : {}),
   };
   const requireUser = auth(tokenOptions);
+  // The console's admin API: the service role or an API key, never a user's own token.
+  const requireOperator = auth({
+    ...tokenOptions,
+    requireRole: 'service_role',
+    apiKeys: config.apiKeys,
+  });
   const open = new Set(unauthenticatedPaths);
   app.use('/api/*', async function requireUserExceptOpenPaths(c, next) {
     if (open.has(c.req.path)) return next();
+    if (c.req.path === ADMIN_PATH || c.req.path.startsWith(`${ADMIN_PATH}/`)) {
+      return requireOperator(c, next);
+    }
     return requireUser(c, next);
   });
   app.use('/functions/*', requireUser);

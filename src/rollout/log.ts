@@ -1,7 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Queryable } from '../db/types.ts';
 
-/** The actions `ai_rollout_log.action` allows (the canary writes the canary_* ones). */
+/**
+ * The actions `ai_rollout_log.action` allows (the canary writes the canary_* ones, the console
+ * provider_update).
+ */
 export const ROLLOUT_ACTIONS = [
   'apply',
   'verify',
@@ -12,6 +15,7 @@ export const ROLLOUT_ACTIONS = [
   'canary_abort',
   'canary_complete',
   'note',
+  'provider_update',
 ] as const;
 
 export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];

@@ -116,6 +116,14 @@ describe('the installed package', () => {
       const styles = await fetch(`${url}/docs/assets/swagger-ui.css`);
       expect(styles.status).toBe(200);
       await styles.arrayBuffer();
+      // The console's prebuilt bundle ships: the package has no sources and no esbuild.
+      const shell = await (await fetch(`${url}/console`)).text();
+      const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(shell)?.[1];
+      expect(script, shell).toBeDefined();
+      const bundle = await fetch(`${url}${script}`);
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('cache-control')).toMatch(/immutable/);
+      expect(await bundle.text()).toMatch(/^\/\*! genloop console;/);
     } finally {
       process.kill(-child.pid!, 'SIGTERM');
     }
