@@ -10,6 +10,8 @@ import { Worker } from './jobs/worker.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { planServing } from './providers/registry.ts';
 import type { Interior } from './recipes/interior/index.ts';
+import { CanaryController } from './rollout/canary/controller.ts';
+import { CanaryNotifier } from './rollout/canary/notify.ts';
 import type { ServiceOptions, Services } from './services.ts';
 import { startSimulator } from './simulator/index.ts';
 
@@ -57,6 +59,8 @@ export async function startRuntime(
   let services: Services | undefined;
   let interior: Interior | undefined;
   let worker: Worker | undefined;
+  let canary: CanaryController | undefined;
+  const notifier = new CanaryNotifier({ logger });
   try {
     if (options.migrate !== false) {
       // Behind a transaction-mode pooler, migrations go over the direct connection when given.
@@ -114,6 +118,10 @@ export async function startRuntime(
       await worker.start();
       interior?.poller.start();
     }
+    // Every role runs the canary controller; only the one holding the database's lease acts.
+    canary = new CanaryController({ db, logger, notifier });
+    canary.start();
+    const runningCanary = canary;
     const server = await startServer(app, { host: config.host, port: config.port });
     let stopping: Promise<void> | undefined;
     const running = services;
@@ -133,7 +141,9 @@ export async function startRuntime(
       stop() {
         stopping ??= (async () => {
           // In-flight requests finish first, then their buffered telemetry is flushed.
-          await Promise.all([server.close(), runningWorker?.stop()]);
+          await Promise.all([server.close(), runningWorker?.stop(), runningCanary.stop()]);
+          await notifier.flush(2_000);
+          notifier.close();
           await runningInterior?.close();
           await running.close();
           await runningSimulator?.close();
@@ -143,6 +153,8 @@ export async function startRuntime(
       },
     };
   } catch (error) {
+    await canary?.stop().catch(() => {});
+    notifier.close();
     await worker?.stop(0).catch(() => {});
     await interior?.close().catch(() => {});
     await services?.close().catch(() => {});

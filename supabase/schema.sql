@@ -162,6 +162,15 @@ CREATE FUNCTION public.genloop_latency_bucket_value(bucket integer) RETURNS doub
     end
   $$;
 
+CREATE FUNCTION public.genloop_notify_budgets() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform pg_notify('genloop_budgets', '');
+  return null;
+end
+$$;
+
 CREATE FUNCTION public.genloop_notify_generation_pending() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -459,23 +468,75 @@ CREATE TABLE genloop.schema_migrations (
     duration_ms integer
 );
 
+CREATE TABLE public.ai_canary_checks (
+    id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    step_index integer NOT NULL,
+    weight integer NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    checked_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    verdict text NOT NULL,
+    decision text NOT NULL,
+    candidate jsonb NOT NULL,
+    baseline jsonb NOT NULL,
+    guardrails jsonb DEFAULT '[]'::jsonb NOT NULL,
+    reason text NOT NULL,
+    log_id bigint,
+    CONSTRAINT ai_canary_checks_decision_check CHECK ((decision = ANY (ARRAY['hold'::text, 'step'::text, 'promote'::text, 'rollback'::text, 'halt'::text]))),
+    CONSTRAINT ai_canary_checks_verdict_check CHECK ((verdict = ANY (ARRAY['passed'::text, 'failed'::text, 'inconclusive'::text])))
+);
+
+ALTER TABLE public.ai_canary_checks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ai_canary_checks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.ai_canary_runs (
     id bigint NOT NULL,
     environment text NOT NULL,
     candidate_provider text NOT NULL,
-    status text DEFAULT 'running'::text NOT NULL,
+    status text DEFAULT 'progressing'::text NOT NULL,
     steps integer[] NOT NULL,
     current_step integer DEFAULT 0 NOT NULL,
-    guardrails jsonb NOT NULL,
     baseline jsonb NOT NULL,
-    last_evaluation jsonb,
     operator text NOT NULL,
     started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
     updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
     finished_at timestamp with time zone,
+    interval_ms integer DEFAULT 600000 NOT NULL,
+    min_samples integer DEFAULT 30 NOT NULL,
+    max_failed_checks integer DEFAULT 2 NOT NULL,
+    max_fallback_rate numeric DEFAULT 0.05 NOT NULL,
+    max_p95_ms integer,
+    min_schema_valid numeric DEFAULT 0.99 NOT NULL,
+    step_started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    next_check_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    failed_checks integer DEFAULT 0 NOT NULL,
+    inconclusive_checks integer DEFAULT 0 NOT NULL,
+    notify_url text,
+    notify_secret text,
+    reason text,
+    CONSTRAINT ai_canary_runs_current_step_check CHECK (((current_step >= 0) AND (current_step < cardinality(steps)))),
+    CONSTRAINT ai_canary_runs_finished_check CHECK (((status = ANY (ARRAY['progressing'::text, 'halted'::text])) = (finished_at IS NULL))),
     CONSTRAINT ai_canary_runs_provider_check CHECK ((candidate_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))),
-    CONSTRAINT ai_canary_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'aborted'::text, 'rolled_back'::text])))
+    CONSTRAINT ai_canary_runs_status_check CHECK ((status = ANY (ARRAY['progressing'::text, 'promoted'::text, 'rolled_back'::text, 'halted'::text, 'aborted'::text]))),
+    CONSTRAINT ai_canary_runs_steps_check CHECK (((cardinality(steps) >= 1) AND (steps[cardinality(steps)] = 100) AND (0 < ALL (steps)) AND (100 >= ALL (steps)))),
+    CONSTRAINT ai_canary_runs_thresholds_check CHECK ((((interval_ms >= 1000) AND (interval_ms <= 86400000)) AND (min_samples >= 1) AND (max_failed_checks >= 0) AND ((max_fallback_rate >= (0)::numeric) AND (max_fallback_rate <= (1)::numeric)) AND ((min_schema_valid >= (0)::numeric) AND (min_schema_valid <= (1)::numeric)) AND ((max_p95_ms IS NULL) OR (max_p95_ms > 0)) AND (failed_checks >= 0) AND (inconclusive_checks >= 0)))
 );
+
+COMMENT ON COLUMN public.ai_canary_runs.current_step IS 'index into steps (0-based) of the weight the candidate has now';
+
+COMMENT ON COLUMN public.ai_canary_runs.baseline IS 'the environment''s ai_provider_configs rows as they were before the canary started; a rollback or an abort puts them back exactly';
+
+COMMENT ON COLUMN public.ai_canary_runs.step_started_at IS 'start of the current step: each check measures telemetry since then';
+
+COMMENT ON COLUMN public.ai_canary_runs.inconclusive_checks IS 'checks in a row with fewer first tries to the candidate than min_samples';
+
+COMMENT ON COLUMN public.ai_canary_runs.notify_secret IS 'Standard Webhooks secret (whsec_) the decisions posted to notify_url are signed with';
 
 ALTER TABLE public.ai_canary_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.ai_canary_runs_id_seq
@@ -629,7 +690,9 @@ CREATE TABLE public.ai_provider_attempts (
     error jsonb,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
     training_example_id uuid,
+    cost_usd numeric(18,10),
     CONSTRAINT ai_provider_attempts_attempt_no_check CHECK ((attempt_no >= 1)),
+    CONSTRAINT ai_provider_attempts_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
     CONSTRAINT ai_provider_attempts_error_class_check CHECK ((error_class = ANY (ARRAY['rate_limited'::text, 'server_error'::text, 'timeout'::text, 'network'::text, 'bad_request'::text, 'auth'::text, 'content_policy'::text, 'invalid_output'::text, 'stream_cut'::text, 'canceled'::text, 'unknown'::text]))),
     CONSTRAINT ai_provider_attempts_failure_has_class CHECK (((status = 'succeeded'::text) OR (error_class IS NOT NULL))),
     CONSTRAINT ai_provider_attempts_provider_check CHECK ((provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))),
@@ -705,7 +768,7 @@ CREATE TABLE public.ai_rollout_log (
     saved_state jsonb,
     notes text,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    CONSTRAINT ai_rollout_log_action_check CHECK ((action = ANY (ARRAY['apply'::text, 'verify'::text, 'rollback'::text, 'restore'::text, 'canary_start'::text, 'canary_step'::text, 'canary_abort'::text, 'canary_complete'::text, 'note'::text, 'provider_update'::text]))),
+    CONSTRAINT ai_rollout_log_action_check CHECK ((action = ANY (ARRAY['apply'::text, 'verify'::text, 'rollback'::text, 'restore'::text, 'canary_start'::text, 'canary_step'::text, 'canary_check'::text, 'canary_halt'::text, 'canary_rollback'::text, 'canary_abort'::text, 'canary_complete'::text, 'note'::text, 'provider_update'::text]))),
     CONSTRAINT ai_rollout_log_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'failed'::text, 'info'::text])))
 );
 
@@ -764,6 +827,8 @@ CREATE TABLE public.ai_training_examples (
     edit_after_generate boolean,
     publish_conversion boolean,
     safety_compliant boolean,
+    environment text,
+    planned_provider text,
     CONSTRAINT ai_training_examples_provider_names_check CHECK ((((requested_provider IS NULL) OR (requested_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))) AND ((selected_provider IS NULL) OR (selected_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))) AND ((fallback_provider IS NULL) OR (fallback_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))))),
     CONSTRAINT ai_training_examples_recipe_check CHECK ((recipe = ANY (ARRAY['site'::text, 'flashcards'::text, 'interior'::text, 'gateway'::text]))),
     CONSTRAINT ai_training_examples_route_strategy_check CHECK ((route_strategy = ANY (ARRAY['single_provider'::text, 'weighted'::text, 'fallback'::text]))),
@@ -776,6 +841,10 @@ CREATE TABLE public.ai_training_examples (
     CONSTRAINT ai_training_examples_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
     CONSTRAINT ai_training_examples_tokens_check CHECK (((tokens_input >= 0) AND (tokens_output >= 0) AND (cost_usd >= (0)::numeric)))
 );
+
+COMMENT ON COLUMN public.ai_training_examples.environment IS 'routing environment (GENLOOP_ENV) whose ai_provider_configs planned the route; null on rows written before it was recorded';
+
+COMMENT ON COLUMN public.ai_training_examples.planned_provider IS 'provider the route strategy chose first (requested, recipe default, weighted draw or environment default), also when a cooldown moved it back; null for cached answers and rows written before it was recorded';
 
 CREATE TABLE public.ai_training_examples_daily (
     bucket_start timestamp with time zone NOT NULL,
@@ -807,6 +876,51 @@ CREATE TABLE public.ai_training_examples_hourly (
 )
 WITH (fillfactor='70');
 
+CREATE TABLE public.budget_ledger (
+    id bigint NOT NULL,
+    user_id uuid NOT NULL,
+    reservation_id uuid NOT NULL,
+    kind text NOT NULL,
+    amount_usd numeric(18,10) NOT NULL,
+    cost_usd numeric(18,10),
+    period_start timestamp with time zone NOT NULL,
+    idempotency_key text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    CONSTRAINT budget_ledger_kind_check CHECK ((kind = ANY (ARRAY['reserve'::text, 'settle'::text, 'refund'::text])))
+);
+
+ALTER TABLE public.budget_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.budget_ledger_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.budget_plans (
+    name text NOT NULL,
+    limit_usd numeric(16,8) NOT NULL,
+    period text NOT NULL,
+    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    CONSTRAINT budget_plans_limit_check CHECK (((limit_usd >= (0)::numeric) AND (limit_usd <= (1000000)::numeric))),
+    CONSTRAINT budget_plans_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT budget_plans_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
+);
+
+CREATE TABLE public.budget_users (
+    user_id uuid NOT NULL,
+    plan text,
+    limit_usd numeric(16,8),
+    period text,
+    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    CONSTRAINT budget_users_limit_check CHECK (((limit_usd >= (0)::numeric) AND (limit_usd <= (1000000)::numeric))),
+    CONSTRAINT budget_users_override_check CHECK (((limit_usd IS NULL) = (period IS NULL))),
+    CONSTRAINT budget_users_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
+);
+
 CREATE TABLE public.cards (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     user_id uuid NOT NULL,
@@ -820,6 +934,12 @@ CREATE TABLE public.cards (
     CONSTRAINT cards_back_check CHECK (((char_length(back) >= 1) AND (char_length(back) <= 5000))),
     CONSTRAINT cards_front_check CHECK (((char_length(front) >= 1) AND (char_length(front) <= 2000))),
     CONSTRAINT cards_source_check CHECK ((source = ANY (ARRAY['manual'::text, 'ai'::text, 'ai_edited'::text])))
+);
+
+CREATE TABLE public.genloop_leases (
+    name text NOT NULL,
+    holder text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
 );
 
 CREATE TABLE public.idempotency_keys (
@@ -912,6 +1032,9 @@ CREATE TABLE public.webhook_events (
 ALTER TABLE ONLY genloop.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.ai_canary_checks
+    ADD CONSTRAINT ai_canary_checks_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.ai_canary_runs
     ADD CONSTRAINT ai_canary_runs_pkey PRIMARY KEY (id);
 
@@ -969,11 +1092,29 @@ ALTER TABLE ONLY public.ai_training_examples_hourly
 ALTER TABLE ONLY public.ai_training_examples
     ADD CONSTRAINT ai_training_examples_pkey PRIMARY KEY (id);
 
+ALTER TABLE public.ai_training_examples
+    ADD CONSTRAINT ai_training_examples_planned_provider_check CHECK (((planned_provider IS NULL) OR (planned_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text])))) NOT VALID;
+
+ALTER TABLE ONLY public.budget_ledger
+    ADD CONSTRAINT budget_ledger_idempotency_key_key UNIQUE (idempotency_key);
+
+ALTER TABLE ONLY public.budget_ledger
+    ADD CONSTRAINT budget_ledger_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budget_plans
+    ADD CONSTRAINT budget_plans_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY public.budget_users
+    ADD CONSTRAINT budget_users_pkey PRIMARY KEY (user_id);
+
 ALTER TABLE ONLY public.cards
     ADD CONSTRAINT cards_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.cards
     ADD CONSTRAINT cards_suggestion_id_key UNIQUE (suggestion_id);
+
+ALTER TABLE ONLY public.genloop_leases
+    ADD CONSTRAINT genloop_leases_pkey PRIMARY KEY (name);
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
@@ -1008,7 +1149,9 @@ ALTER TABLE ONLY public.usage_ledger
 ALTER TABLE ONLY public.webhook_events
     ADD CONSTRAINT webhook_events_pkey PRIMARY KEY (webhook_id);
 
-CREATE UNIQUE INDEX ai_canary_runs_one_running_per_environment ON public.ai_canary_runs USING btree (environment) WHERE (status = 'running'::text);
+CREATE INDEX ai_canary_checks_run_idx ON public.ai_canary_checks USING btree (run_id, id);
+
+CREATE UNIQUE INDEX ai_canary_runs_one_active_per_environment ON public.ai_canary_runs USING btree (environment) WHERE (status = ANY (ARRAY['progressing'::text, 'halted'::text]));
 
 CREATE INDEX ai_eval_runs_started_at_idx ON public.ai_eval_runs USING btree (started_at DESC);
 
@@ -1040,6 +1183,8 @@ CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING bt
 
 CREATE INDEX ai_training_examples_created_at_filters_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe);
 
+CREATE INDEX ai_training_examples_environment_planned_idx ON public.ai_training_examples USING btree (environment, planned_provider, created_at) INCLUDE (fallback_used, latency_ms, schema_valid, safety_compliant) WHERE (planned_provider IS NOT NULL);
+
 CREATE INDEX ai_training_examples_failed_created_at_idx ON public.ai_training_examples USING btree (created_at DESC, id DESC) INCLUDE (selected_provider, route_strategy, fallback_used, source, recipe, user_id) WHERE (status = 'failed'::text);
 
 CREATE INDEX ai_training_examples_fallback_created_at_idx ON public.ai_training_examples USING btree (created_at DESC, id DESC) INCLUDE (selected_provider, route_strategy, status, source, recipe, user_id) WHERE fallback_used;
@@ -1059,6 +1204,10 @@ CREATE INDEX ai_training_examples_selected_provider_created_at_idx ON public.ai_
 CREATE INDEX ai_training_examples_source_created_at_idx ON public.ai_training_examples USING btree (source, created_at DESC) WHERE (source <> 'generation'::text);
 
 CREATE INDEX ai_training_examples_user_created_idx ON public.ai_training_examples USING btree (user_id, created_at DESC);
+
+CREATE INDEX budget_ledger_user_period_idx ON public.budget_ledger USING btree (user_id, period_start) INCLUDE (amount_usd);
+
+CREATE INDEX budget_users_plan_idx ON public.budget_users USING btree (plan) WHERE (plan IS NOT NULL);
 
 CREATE INDEX cards_user_created_idx ON public.cards USING btree (user_id, created_at DESC);
 
@@ -1118,13 +1267,23 @@ CREATE TRIGGER ai_training_examples_rollup_insert AFTER INSERT ON public.ai_trai
 
 CREATE TRIGGER ai_training_examples_rollup_update AFTER UPDATE ON public.ai_training_examples REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
 
+CREATE TRIGGER budget_plans_notify AFTER INSERT OR DELETE OR UPDATE ON public.budget_plans FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_notify_budgets();
+
+CREATE TRIGGER budget_users_notify AFTER INSERT OR DELETE OR UPDATE ON public.budget_users FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_notify_budgets();
+
 CREATE TRIGGER cards_touch BEFORE UPDATE ON public.cards FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+
+ALTER TABLE ONLY public.ai_canary_checks
+    ADD CONSTRAINT ai_canary_checks_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.ai_canary_runs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.ai_eval_samples
     ADD CONSTRAINT ai_eval_samples_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.ai_eval_runs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.ai_suggestions
     ADD CONSTRAINT ai_suggestions_generation_id_fkey FOREIGN KEY (generation_id) REFERENCES public.ai_generations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.budget_users
+    ADD CONSTRAINT budget_users_plan_fkey FOREIGN KEY (plan) REFERENCES public.budget_plans(name) ON UPDATE CASCADE ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.cards
     ADD CONSTRAINT cards_generation_id_fkey FOREIGN KEY (generation_id) REFERENCES public.ai_generations(id) ON DELETE SET NULL;
@@ -1143,6 +1302,8 @@ ALTER TABLE ONLY public.uploads
 
 ALTER TABLE ONLY public.usage_ledger
     ADD CONSTRAINT usage_ledger_generation_id_fkey FOREIGN KEY (generation_id) REFERENCES public.ai_generations(id) ON DELETE SET NULL;
+
+ALTER TABLE public.ai_canary_checks ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.ai_canary_runs ENABLE ROW LEVEL SECURITY;
 
@@ -1182,6 +1343,12 @@ CREATE POLICY ai_training_examples_select_own ON public.ai_training_examples FOR
 
 CREATE POLICY ai_training_examples_update_own_outcomes ON public.ai_training_examples FOR UPDATE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((user_id = ( SELECT auth.uid() AS uid)));
 
+ALTER TABLE public.budget_ledger ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.budget_plans ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.budget_users ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.cards ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY cards_delete_own ON public.cards FOR DELETE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
@@ -1195,6 +1362,8 @@ CREATE POLICY cards_insert_own ON public.cards FOR INSERT TO authenticated WITH 
 CREATE POLICY cards_select_own ON public.cards FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 CREATE POLICY cards_update_own ON public.cards FOR UPDATE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((user_id = ( SELECT auth.uid() AS uid)));
+
+ALTER TABLE public.genloop_leases ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 

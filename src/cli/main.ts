@@ -19,6 +19,8 @@ const COMMAND_GROUPS: Record<string, () => Promise<Register>> = {
   token: async () => (await import('./token.ts')).registerTokenCommand,
   simulator: async () => (await import('./simulator.ts')).registerSimulatorCommand,
   rollout: async () => (await import('./rollout.ts')).registerRolloutCommands,
+  canary: async () => (await import('./canary.ts')).registerCanaryCommands,
+  budget: async () => (await import('./budget.ts')).registerBudgetCommands,
 };
 
 /** Global options that take a value (so their value is not mistaken for the command name). */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PG } from '../db/errors.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { applyRollout } from '../rollout/apply.ts';
+import { summariseCanaryEntry } from '../rollout/canary/events.ts';
 import {
   ROLLOUT_ACTIONS,
   type RolloutAction,
@@ -348,6 +349,8 @@ function logRow(entry: RolloutLogEntry): Record<string, unknown> {
 }
 
 function summarise(entry: RolloutLogEntry): string {
+  const canary = summariseCanaryEntry(entry.verification);
+  if (canary !== undefined) return canary;
   const verification = entry.verification as VerificationResult | null;
   if (verification?.checks) {
     const failed = verification.checks.filter((check) => !check.passed);

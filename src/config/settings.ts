@@ -241,6 +241,25 @@ export const settings = {
     description:
       '`auto`: the built-in simulator serves keyless providers in embedded mode only; `on`: also with a real database; `off`: never',
   }),
+  cost: {
+    pricesFile: setting({
+      env: 'GENLOOP_PRICES_FILE',
+      file: 'pricesFile',
+      parse: text(),
+      defaultText: 'the built-in price table',
+      section: 'providers',
+      description:
+        'JSON file of model prices that beat the built-in table: `{"<model>": {"input": 0.15, "output": 0.6}}` in USD per million tokens',
+    }),
+    budgetMaxOutputTokens: setting({
+      env: 'GENLOOP_BUDGET_MAX_OUTPUT_TOKENS',
+      parse: integer(1, 1_000_000),
+      default: 1024,
+      section: 'jobs',
+      description:
+        'output tokens reserved against a budget for a call that sets no `max_tokens` (the call is capped at it)',
+    }),
+  },
 
   jobs: {
     concurrency: setting({

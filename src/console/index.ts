@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../http/validation.ts';
+import { budgetRoutes } from './api/budgets.ts';
 import { evalRoutes } from './api/evals.ts';
 import { generationRoutes } from './api/generations.ts';
 import { jobRoutes } from './api/jobs.ts';
@@ -34,6 +35,7 @@ export function consoleRoutes({ db, config, signInCode }: ConsoleDeps) {
   app.route('/', providerRoutes(deps));
   app.route('/', evalRoutes(deps));
   app.route('/', rolloutRoutes(deps));
+  app.route('/', budgetRoutes(deps));
   app.route('/', consoleAssetRoutes());
   return app;
 }

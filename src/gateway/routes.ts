@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { Reservation } from '../budgets/gate.ts';
 import { routeErrorToHttp } from '../http/error-mapping.ts';
 import { HttpError } from '../http/http-error.ts';
 import { strictJson } from '../http/middleware/strict-json/index.ts';
@@ -86,6 +88,11 @@ export function chatCompletionRoutes(services: Services) {
         },
         400: { description: 'Malformed request or unknown model', content: problem },
         401: { description: 'Missing or invalid token / API key', content: problem },
+        402: {
+          description:
+            "The caller's dollar budget cannot cover this call until its period resets (`budget_exceeded`, with Retry-After)",
+          content: problem,
+        },
         413: { description: 'Request body over the size limit', content: problem },
         415: { description: 'The body is not application/json', content: problem },
         422: {
@@ -107,16 +114,36 @@ export function chatCompletionRoutes(services: Services) {
         stream_options: _ignored,
         ...rest
       } = body as Record<string, unknown> & { stream?: boolean };
+      const auth = c.get('auth');
+      const userId = auth.kind === 'user' ? auth.userId : null;
+      const modelFor = (config: ProviderConfig) => pinned.model ?? config.model ?? body.model;
+      const ownCap = body.max_completion_tokens ?? body.max_tokens;
+      const reservation = await services.budgets.reserve({
+        userId,
+        reservationId: randomUUID(),
+        promptBytes: Buffer.byteLength(JSON.stringify(rest)),
+        maxOutputTokens: ownCap,
+        choices: body.n,
+        candidates: async () =>
+          (await services.router.servableConfigs())
+            .filter((config) => !pinned.provider || config.provider === pinned.provider)
+            .map((config) => ({
+              provider: config.provider,
+              model: modelFor(config),
+              configPrices: config.metadata.prices,
+            })),
+      });
+      // A budgeted call without a cap of its own gets the one it was reserved for, so that what
+      // it can cost is bounded by what was reserved.
+      const cap = reservation && ownCap == null ? { max_tokens: reservation.maxOutputTokens } : {};
       const request = {
         requestId: c.get('requestId'),
         requestedProvider: pinned.provider,
         simulate: c.req.header('x-genloop-simulate'),
         signal: c.req.raw.signal,
         build: (config: ProviderConfig): ChatRequest =>
-          ({ ...rest, model: pinned.model ?? config.model ?? body.model }) as ChatRequest,
+          ({ ...rest, ...cap, model: modelFor(config) }) as ChatRequest,
       };
-      const auth = c.get('auth');
-      const userId = auth.kind === 'user' ? auth.userId : null;
       const telemetryBase = {
         recipe: 'gateway' as const,
         userId,
@@ -124,8 +151,11 @@ export function chatCompletionRoutes(services: Services) {
         input: body,
       };
       try {
-        if (stream) return await streamCompletion(c, services, request, telemetryBase, started);
+        if (stream) {
+          return await streamCompletion(c, services, request, telemetryBase, started, reservation);
+        }
         const routed = await services.router.route(request);
+        await reservation?.finish(routed.attempts);
         services.telemetry.record(
           telemetryRows({
             ...telemetryBase,
@@ -139,6 +169,9 @@ export function chatCompletionRoutes(services: Services) {
         setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.latencyMs);
         return c.json(routed.result.completion, 200);
       } catch (error) {
+        if (reservation) {
+          await reservation.finish(error instanceof RouteError ? error.attempts : []);
+        }
         if (error instanceof RouteError) {
           if (error.attempts.length > 0) {
             services.telemetry.record(
@@ -191,9 +224,11 @@ async function streamCompletion(
     input: unknown;
   },
   started: number,
+  reservation: Reservation | undefined,
 ): Promise<Response> {
   // Failures before the first chunk fall back inside routeStream and surface as RouteError.
   const routed = await services.router.routeStream(request);
+  const streamed = routed.attempts.at(-1);
   setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.ttfbMs ?? undefined);
   return streamSSE(c, async (sse) => {
     let content = '';
@@ -225,6 +260,17 @@ async function streamCompletion(
       });
     }
     if (!failure) await sse.writeSSE({ data: '[DONE]' });
+    // A stream's usage arrives with its last chunk: its attempt is priced now.
+    const usage = routed.stream.usage();
+    const cost = services.prices.cost({
+      provider: routed.config.provider,
+      model: request.build(routed.config).model,
+      usage,
+      configPrices: routed.config.metadata.prices,
+    });
+    usage.costUsd = cost ?? undefined;
+    if (streamed) streamed.costUsd = cost;
+    await reservation?.finish(routed.attempts);
     const metadata = {
       ...routed.metadata,
       latencyMs: Math.max(0, Math.round(performance.now() - started)),
@@ -236,7 +282,7 @@ async function streamCompletion(
         attempts: routed.attempts,
         status: failure ? 'failed' : 'succeeded',
         output: { content },
-        usage: routed.stream.usage(),
+        usage,
         ...(failure ? { error: { code: 'stream_interrupted', last: failure.toJSON() } } : {}),
       }),
     );

@@ -11,6 +11,7 @@ const STATUS_OF_KIND: Readonly<Record<DomainErrorKind, ContentfulStatusCode>> = 
   not_found: 404,
   conflict: 409,
   refused: 422,
+  over_budget: 402,
   unavailable: 503,
 };
 

@@ -18,6 +18,8 @@ export type DomainErrorKind =
   | 'conflict'
   /** Understood, but the content is refused (422). */
   | 'refused'
+  /** The caller's spending limit is reached until its period resets (402). */
+  | 'over_budget'
   /** Nothing can serve this now; try again later (503). */
   | 'unavailable';
 

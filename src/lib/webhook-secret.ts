@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 const PREFIX = 'whsec_';
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -18,4 +20,9 @@ export function webhookSecretKey(secret: string): Buffer {
     throw new RangeError('a webhook secret is "whsec_" followed by base64');
   }
   return Buffer.from(encoded, 'base64');
+}
+
+/** A fresh Standard Webhooks secret: `whsec_` and 24 random bytes in base64. */
+export function generateWebhookSecret(): string {
+  return `${PREFIX}${randomBytes(24).toString('base64')}`;
 }

@@ -2,7 +2,11 @@ import type { Db } from '../db/types.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { lockRollout } from './lock.ts';
 import { writeLogEntry } from './log.ts';
-import { type ProviderConfigState, readProviderState } from './provider-state.ts';
+import {
+  type ProviderConfigState,
+  putBackProviderState,
+  readProviderState,
+} from './provider-state.ts';
 import {
   asOperatorError,
   type RollbackOptions,
@@ -61,35 +65,7 @@ export async function restoreRollback(
       }
       const { environments, rows: saved } = entry.saved_state;
       const before = await readProviderState(tx, environments, { forUpdate: true });
-      const savedJson = JSON.stringify(saved);
-
-      await tx.query(
-        `update public.ai_provider_configs
-            set is_default = false
-          where environment = any($1::text[]) and is_default`,
-        [environments],
-      );
-      await tx.query(
-        `insert into public.ai_provider_configs as c
-           (provider, environment, enabled, is_default, weight, timeout_ms, max_retries, model,
-            prompt_template_version, metadata)
-         select s.provider, s.environment, s.enabled, false, s.weight, s.timeout_ms,
-                s.max_retries, s.model, s.prompt_template_version, s.metadata
-           from jsonb_to_recordset($1::jsonb) as s(
-             provider text, environment text, enabled boolean, weight integer,
-             timeout_ms integer, max_retries integer, model text,
-             prompt_template_version text, metadata jsonb)
-         on conflict (provider, environment) do update
-           set enabled = excluded.enabled, weight = excluded.weight`,
-        [savedJson],
-      );
-      await tx.query(
-        `update public.ai_provider_configs c
-            set is_default = true
-           from jsonb_to_recordset($1::jsonb) as s(provider text, environment text, is_default boolean)
-          where c.provider = s.provider and c.environment = s.environment and s.is_default`,
-        [savedJson],
-      );
+      await putBackProviderState(tx, environments, saved);
 
       const after = await readProviderState(tx, environments);
       const logId = await writeLogEntry(tx, {

@@ -46,6 +46,7 @@ export function succeededAttempt({
     ttfbMs,
     retryAfterMs: null,
     error: null,
+    costUsd: null,
   };
 }
 
@@ -74,5 +75,6 @@ export function failedAttempt({
     ttfbMs: null,
     retryAfterMs: error.retryAfterMs ?? null,
     error: error.toJSON(),
+    costUsd: null,
   };
 }

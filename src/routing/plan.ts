@@ -41,8 +41,17 @@ export function planRoute(input: PlanInput): ProviderConfig[] {
     rest.splice(rest.indexOf(defaultConfig), 1);
     rest.unshift(defaultConfig);
   }
-  const ordered = [first, ...rest];
-  const cooling = input.coolingDown;
+  return moveCoolingToEnd([first, ...rest], input.coolingDown);
+}
+
+/**
+ * Moves the providers in cooldown to the end of a planned order, keeping the order within each
+ * part: a cold provider is tried last, never dropped (a cold provider beats none).
+ */
+export function moveCoolingToEnd(
+  ordered: ProviderConfig[],
+  cooling: ReadonlySet<ProviderName> | undefined,
+): ProviderConfig[] {
   if (!cooling || cooling.size === 0) return ordered;
   return [
     ...ordered.filter((c) => !cooling.has(c.provider)),

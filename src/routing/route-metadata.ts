@@ -15,6 +15,8 @@ export function plannedMetadata({
   strategy,
   candidates,
   started,
+  environment,
+  chosen = candidates[0],
 }: {
   request: MetadataRequest;
   strategy: RouteStrategy;
@@ -22,6 +24,10 @@ export function plannedMetadata({
   candidates: readonly ProviderConfig[];
   /** `performance.now()` when the route began. */
   started: number;
+  /** The routing environment whose configs planned the route. */
+  environment: string;
+  /** The strategy's first choice, before a cooldown moved it back (default: the first tried). */
+  chosen?: ProviderConfig | undefined;
 }): RouteMetadata {
   const first = candidates[0];
   return {
@@ -35,12 +41,15 @@ export function plannedMetadata({
     promptTemplateVersion:
       (first && request.templateVersion?.(first)) ?? first?.promptTemplateVersion ?? 'unknown',
     model: first?.model ?? null,
+    plannedProvider: chosen?.provider ?? null,
+    environment,
   };
 }
 
 /**
  * The metadata once the route ended at `candidates[index]`: the provider that answered, or on a
- * total failure the last one tried.
+ * total failure the last one tried. The route fell back when that provider is not the strategy's
+ * choice: a later one answered, or the choice was in cooldown and moved behind the others.
  */
 export function servedMetadata({
   planned,
@@ -56,7 +65,9 @@ export function servedMetadata({
   started: number;
 }): RouteMetadata {
   const config = candidates[index]!;
-  const fallbackUsed = index > 0;
+  // Also a fallback: the first provider tried answered because the strategy's choice was cold.
+  const fallbackUsed =
+    index > 0 || (planned.plannedProvider != null && config.provider !== planned.plannedProvider);
   return {
     ...planned,
     selectedProvider: config.provider,

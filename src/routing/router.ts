@@ -1,4 +1,5 @@
 import { type ProviderError, toProviderError } from '../providers/errors.ts';
+import type { PriceBook } from '../providers/pricing.ts';
 import type { ProviderSet } from '../providers/registry.ts';
 import type {
   CallOptions,
@@ -21,7 +22,7 @@ import type { ProviderConfigCache } from './config-cache.ts';
 import type { Cooldown } from './cooldown.ts';
 import { elapsedMs } from './elapsed.ts';
 import { idleBounded } from './idle-bounded.ts';
-import { planRoute } from './plan.ts';
+import { moveCoolingToEnd, planRoute } from './plan.ts';
 import { failedRoute, RouteError, rejectsRequest } from './route-error.ts';
 import { plannedMetadata, servedMetadata } from './route-metadata.ts';
 import {
@@ -80,6 +81,8 @@ export interface RouterOptions {
   /** Longest Retry-After worth waiting for; beyond it the route falls back instead. */
   maxRetryWaitMs?: number;
   random?: () => number;
+  /** Prices answered calls; without it attempts keep only a provider's own cost figure. */
+  prices?: PriceBook;
 }
 
 /**
@@ -90,7 +93,14 @@ type Deliver<A> = (call: {
   provider: TextProvider;
   config: ProviderConfig;
   options: CallOptions;
+  /** Where a call that got an answer notes what it cost, even if the answer is then refused. */
+  charge: AttemptCharge;
 }) => Promise<A>;
+
+/** The cost of one attempt in USD, once its answer arrived; null while unknown. */
+interface AttemptCharge {
+  costUsd: number | null;
+}
 
 interface RunOptions<A> {
   deliver: Deliver<A>;
@@ -142,8 +152,11 @@ export class Router {
   /** Routes a non-streaming request. Throws {@link RouteError} when no provider succeeds. */
   async route<T = ChatResult>(request: RouteRequest<T>): Promise<RouteSuccess<T>> {
     const { answer, config, metadata, attempts } = await this.run(request, {
-      deliver: async ({ provider, config, options }) => {
-        const result = await provider.generate(request.build(config), options);
+      deliver: async ({ provider, config, options, charge }) => {
+        const built = request.build(config);
+        const result = await provider.generate(built, options);
+        // Priced before the answer is checked: an answer refused as invalid was still paid for.
+        charge.costUsd = this.priceResult(config, built.model, result);
         return { result, value: request.accept ? request.accept(result, config) : (result as T) };
       },
     });
@@ -226,6 +239,24 @@ export class Router {
     throw failedRoute({ metadata: metadataAt(candidates.length - 1), attempts, lastError });
   }
 
+  /**
+   * The cost of an answered call (the provider's own figure, else its usage at the model's
+   * price), also written into the result's usage so that every caller records the same figure.
+   */
+  private priceResult(config: ProviderConfig, model: string, result: ChatResult): number | null {
+    const { prices } = this.options;
+    if (!prices) return result.usage.costUsd ?? null;
+    const cost = prices.cost({
+      provider: config.provider,
+      model,
+      answeredModel: result.completion?.model,
+      usage: result.usage,
+      configPrices: config.metadata.prices,
+    });
+    result.usage.costUsd = cost ?? undefined;
+    return cost;
+  }
+
   /** One provider call under its own timeout; its timer is gone by the time this returns. */
   private async attempt<A>({
     request,
@@ -243,18 +274,23 @@ export class Router {
     const provider = this.options.providers.text.get(config.provider)!;
     const start = startAttempt({ attemptNo, config });
     const signal = attemptSignal({ timeoutMs: config.timeoutMs, caller: request.signal });
+    const charge: AttemptCharge = { costUsd: null };
     try {
       const answer = await deliver({
         provider,
         config,
         options: { signal: signal.signal, headers: simulateHeaders(provider, request.simulate) },
+        charge,
       });
       const ttfbMs = streaming ? elapsedMs(start.started) : null;
       const record = succeededAttempt({ start, ttfbMs });
+      record.costUsd = charge.costUsd;
       return { ok: true, answer, record, start, abort: signal.abort };
     } catch (error) {
       const failure = toProviderError(config.provider, error, signal.timedOut());
-      return { ok: false, error: failure, record: failedAttempt({ start, error: failure }) };
+      const record = failedAttempt({ start, error: failure });
+      record.costUsd = charge.costUsd;
+      return { ok: false, error: failure, record };
     } finally {
       signal.dispose();
     }
@@ -264,7 +300,9 @@ export class Router {
   private async plan(request: RouteRequest<unknown>, started: number) {
     const configs = await this.servableConfigs();
     const strategy = this.strategyOf(configs);
-    const unplanned = () => plannedMetadata({ request, strategy, candidates: [], started });
+    const { environment } = this.options;
+    const unplanned = () =>
+      plannedMetadata({ request, strategy, candidates: [], started, environment });
     if (
       request.requestedProvider &&
       !configs.some((config) => config.provider === request.requestedProvider)
@@ -276,14 +314,17 @@ export class Router {
         attempts: [],
       });
     }
-    const candidates = planRoute({
+    // The strategy's order first, then the cooldown's reordering: the strategy's choice is what
+    // the route planned (a canary's weighted share is counted on it), and a choice moved back for
+    // being cold is served by a fallback.
+    const ordered = planRoute({
       configs,
       strategy,
       requested: request.requestedProvider,
       preferred: request.preferredProvider,
-      coolingDown: this.options.cooldown.coolingDown(),
       ...(this.options.random ? { random: this.options.random } : {}),
     });
+    const candidates = moveCoolingToEnd(ordered, this.options.cooldown.coolingDown());
     if (candidates.length === 0) {
       throw new RouteError({
         code: 'no_provider_available',
@@ -292,7 +333,17 @@ export class Router {
         attempts: [],
       });
     }
-    return { candidates, planned: plannedMetadata({ request, strategy, candidates, started }) };
+    return {
+      candidates,
+      planned: plannedMetadata({
+        request,
+        strategy,
+        candidates,
+        started,
+        environment,
+        chosen: ordered[0],
+      }),
+    };
   }
 }
 

@@ -19,6 +19,8 @@ export interface AttemptRecord {
   retryAfterMs: number | null;
   error: Record<string, unknown> | null;
   createdAt: Date;
+  /** What the call cost in USD; null when it got no answer or its model has no price. */
+  costUsd?: number | null;
 }
 
 /**
@@ -36,4 +38,12 @@ export interface RouteMetadata {
   latencyMs: number;
   promptTemplateVersion: string;
   model: string | null;
+  /**
+   * The provider the route strategy chose first (the requested one, the recipe's own, the
+   * weighted draw or the default), even when a cooldown moved it behind the others; null when
+   * nothing was planned. A canary counts its share of traffic on it.
+   */
+  plannedProvider?: ProviderName | null;
+  /** The routing environment (`GENLOOP_ENV`) whose configs planned the route. */
+  environment?: string | null;
 }

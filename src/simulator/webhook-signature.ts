@@ -1,14 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { webhookSecretKey } from '../lib/webhook-secret.ts';
+import { createHmac } from 'node:crypto';
+import { generateWebhookSecret, webhookSecretKey } from '../lib/webhook-secret.ts';
 
-const PREFIX = 'whsec_';
-
-export { webhookSecretKey };
-
-/** A fresh Standard Webhooks secret: `whsec_` and 24 random bytes in base64. */
-export function generateWebhookSecret(): string {
-  return `${PREFIX}${randomBytes(24).toString('base64')}`;
-}
+export { generateWebhookSecret, webhookSecretKey };
 
 /**
  * The `webhook-signature` header value for one delivery, per Standard Webhooks (as Replicate

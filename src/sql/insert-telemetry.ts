@@ -24,6 +24,10 @@ export interface TrainingExampleRow {
   fallback_used: boolean;
   latency_ms: number | null;
   prompt_template_version: string;
+  /** The provider the route strategy chose first (a canary's share is counted on it). */
+  planned_provider?: string | null;
+  /** The routing environment whose configs planned the route. */
+  environment?: string | null;
   error: unknown;
   tokens_input: number | null;
   tokens_output: number | null;
@@ -50,13 +54,16 @@ export interface ProviderAttemptRow {
   ttfb_ms: number | null;
   retry_after_ms: number | null;
   error: unknown;
+  /** What the call cost in USD; null when unknown. */
+  cost_usd?: number | null;
   created_at: string;
 }
 
 const TRAINING_COLUMNS = `id, user_id, source, recipe, generation_id, status, prompt, input, output,
   model, request_id, requested_provider, selected_provider, route_strategy, fallback_provider,
-  fallback_used, latency_ms, prompt_template_version, error, tokens_input, tokens_output, cost_usd,
-  schema_valid, patch_apply_success, safety_compliant, created_at`;
+  fallback_used, latency_ms, prompt_template_version, planned_provider, environment, error,
+  tokens_input, tokens_output, cost_usd, schema_valid, patch_apply_success, safety_compliant,
+  created_at`;
 
 /** Inserts `ai_training_examples` rows from the jsonb array parameter `$param`. */
 function insertTrainingSql(param: string): string {
@@ -66,14 +73,15 @@ function insertTrainingSql(param: string): string {
          id uuid, user_id uuid, source text, recipe text, generation_id uuid, status text, prompt text,
          input jsonb, output jsonb, model text, request_id uuid, requested_provider text,
          selected_provider text, route_strategy text, fallback_provider text, fallback_used boolean,
-         latency_ms integer, prompt_template_version text, error jsonb, tokens_input integer,
+         latency_ms integer, prompt_template_version text, planned_provider text,
+         environment text, error jsonb, tokens_input integer,
          tokens_output integer, cost_usd numeric, schema_valid boolean, patch_apply_success boolean,
          safety_compliant boolean, created_at timestamptz)
      on conflict (id) do nothing`;
 }
 
 const ATTEMPT_COLUMNS = `training_example_id, request_id, generation_id, attempt_no, provider, model,
-  status, error_class, http_status, latency_ms, ttfb_ms, retry_after_ms, error, created_at`;
+  status, error_class, http_status, latency_ms, ttfb_ms, retry_after_ms, error, cost_usd, created_at`;
 
 /** Inserts `ai_provider_attempts` rows from the jsonb array parameter `$param`. */
 function insertAttemptsSql(param: string): string {
@@ -82,7 +90,7 @@ function insertAttemptsSql(param: string): string {
        from jsonb_to_recordset(${param}::jsonb) as x(
          training_example_id uuid, request_id uuid, generation_id uuid, attempt_no integer,
          provider text, model text, status text, error_class text, http_status integer,
-         latency_ms integer, ttfb_ms integer, retry_after_ms integer, error jsonb,
+         latency_ms integer, ttfb_ms integer, retry_after_ms integer, error jsonb, cost_usd numeric,
          created_at timestamptz)
      on conflict (training_example_id, attempt_no) do nothing`;
 }

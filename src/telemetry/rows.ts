@@ -62,6 +62,8 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
       fallback_used: metadata.fallbackUsed,
       latency_ms: metadata.latencyMs,
       prompt_template_version: metadata.promptTemplateVersion,
+      planned_provider: metadata.plannedProvider ?? null,
+      environment: metadata.environment ?? null,
       error: facts.error ?? null,
       tokens_input: facts.usage?.inputTokens ?? null,
       tokens_output: facts.usage?.outputTokens ?? null,
@@ -85,6 +87,7 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
       ttfb_ms: attempt.ttfbMs,
       retry_after_ms: attempt.retryAfterMs,
       error: attempt.error,
+      cost_usd: attempt.costUsd ?? null,
       created_at: attempt.createdAt.toISOString(),
     })),
   };

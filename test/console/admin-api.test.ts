@@ -105,6 +105,10 @@ describeEachWith('admin API: reading', startAdminStack, (use) => {
     );
     expect(adminPaths.sort()).toEqual(
       [
+        '/api/v1/admin/budgets/plans',
+        '/api/v1/admin/budgets/plans/{name}',
+        '/api/v1/admin/budgets/users/{user_id}',
+        '/api/v1/admin/budgets/users/{user_id}/plan',
         '/api/v1/admin/environments',
         '/api/v1/admin/evals',
         '/api/v1/admin/evals/trend',

@@ -22,6 +22,8 @@ import {
  */
 const RELATIONS = `
 relation                       | rls | anon | authenticated                                                                       | service_role
+ai_canary_checks               | on  |      |                                                                                     | all
+ai_canary_checks_id_seq        | -   |      |                                                                                     | all
 ai_canary_runs                 | on  |      |                                                                                     | all
 ai_canary_runs_id_seq          | -   |      |                                                                                     | all
 ai_eval_failed_gates_v1        | -   |      |                                                                                     | all
@@ -42,7 +44,12 @@ ai_suggestions                 | on  |      | select update(back,edited,front,st
 ai_training_examples           | on  |      | select update(edit_after_generate,patch_apply_success,publish_conversion)           | all
 ai_training_examples_daily     | on  |      |                                                                                     | all
 ai_training_examples_hourly    | on  |      |                                                                                     | all
+budget_ledger                  | on  |      |                                                                                     | all
+budget_ledger_id_seq           | -   |      |                                                                                     | all
+budget_plans                   | on  |      |                                                                                     | all
+budget_users                   | on  |      |                                                                                     | all
 cards                          | on  |      | select insert(back,front,generation_id,id,source,suggestion_id,user_id) update(back,front) delete | all
+genloop_leases                 | on  |      |                                                                                     | all
 idempotency_keys               | on  |      |                                                                                     | all
 rate_limits                    | on  |      |                                                                                     | all
 render_variants                | on  |      | select                                                                              | all
@@ -63,6 +70,7 @@ genloop_histogram_percentile(histogram bigint[], fraction double precision)     
 genloop_histogram_sum(bigint[])                                                           |      |               | execute
 genloop_latency_bucket(latency_ms integer)                                                |      |               | execute
 genloop_latency_bucket_value(bucket integer)                                              |      |               | execute
+genloop_notify_budgets()                                                                  |      |               | execute
 genloop_notify_generation_pending()                                                       |      |               | execute
 genloop_notify_provider_configs()                                                         |      |               | execute
 genloop_owned_path(owner uuid, path text)                                                 |      |               | execute

@@ -61,10 +61,7 @@ export function verifyStandardWebhook(
   if (seconds > now + tolerance) {
     return { ok: false, reason: 'future', message: 'webhook-timestamp is in the future' };
   }
-  const expected = createHmac('sha256', webhookSecretKey(secret))
-    .update(`${id}.${timestamp}.`)
-    .update(body)
-    .digest();
+  const expected = signatureOf(secret, id, timestamp, body);
   const matches = signature
     .split(' ')
     .filter((entry) => entry.startsWith('v1,'))
@@ -75,4 +72,36 @@ export function verifyStandardWebhook(
   return matches
     ? { ok: true, id, timestamp: seconds }
     : { ok: false, reason: 'signature', message: 'no webhook-signature matches' };
+}
+
+/**
+ * The headers that sign one outbound delivery per Standard Webhooks, as genloop signs what it
+ * sends (and as {@link verifyStandardWebhook} checks): the `webhook-id` (the receiver's dedupe
+ * key: keep it across retries), the `webhook-timestamp` of this attempt, and
+ * `webhook-signature: v1,<base64 HMAC-SHA256 of "${id}.${timestamp}.${body}">`.
+ *
+ * @example
+ * const headers = signStandardWebhook(secret, 'canary_3_17', JSON.stringify(event));
+ * await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+ */
+export function signStandardWebhook(
+  secret: string,
+  id: string,
+  body: string,
+  now: number = Date.now(),
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  const timestamp = String(Math.floor(now / 1000));
+  const signature = signatureOf(secret, id, timestamp, Buffer.from(body));
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': `v1,${signature.toString('base64')}`,
+  };
+}
+
+function signatureOf(secret: string, id: string, timestamp: string, body: Uint8Array): Buffer {
+  return createHmac('sha256', webhookSecretKey(secret))
+    .update(`${id}.${timestamp}.`)
+    .update(body)
+    .digest();
 }

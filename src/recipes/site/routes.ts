@@ -57,6 +57,11 @@ export function generateSiteRoutes(services: Services) {
         401: { description: 'Missing or invalid token', content: problem },
         413: { description: 'Request body over the size limit', content: problem },
         415: { description: 'The body is not application/json', content: problem },
+        402: {
+          description:
+            "The caller's dollar budget cannot cover this generation until its period resets (`budget_exceeded`, with Retry-After)",
+          content: problem,
+        },
         422: {
           description: 'Requested provider not enabled, or the request was refused',
           content: problem,
@@ -76,6 +81,7 @@ export function generateSiteRoutes(services: Services) {
           logger: c.get('logger'),
           cacheTtlMs: services.config.responseCacheTtlMs,
           environment: services.config.environment,
+          budgets: services.budgets,
         },
         {
           brief,

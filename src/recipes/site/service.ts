@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { BudgetGate } from '../../budgets/gate.ts';
 import type { Db } from '../../db/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -19,6 +20,8 @@ import { SITE_SCHEMA_NAME, type Site, siteSchema } from './schema.ts';
 import { type CachedResponse, readCachedResponse, writeCachedResponse } from './sql.ts';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
+/** The output a site may take when the caller has a budget: what its reservation is made for. */
+const SITE_MAX_OUTPUT_TOKENS = 4096;
 const SITE_JSON_SCHEMA = z.toJSONSchema(siteSchema, { io: 'input' }) as Record<string, unknown>;
 const PATCH_JSON_SCHEMA = z.toJSONSchema(sitePatchSchema, { io: 'input' }) as Record<
   string,
@@ -50,6 +53,8 @@ export interface SiteDependencies {
   /** Identical create briefs within this TTL are answered from `ai_response_cache` (0: off). */
   cacheTtlMs: number;
   environment: string;
+  /** Dollar budgets; without it generations are not limited. */
+  budgets?: BudgetGate | undefined;
 }
 
 /**
@@ -81,13 +86,28 @@ export async function generateSite(
     prompt: brief.prompt,
     input: brief,
   };
+  const reservation = await deps.budgets?.reserve({
+    userId: input.userId,
+    reservationId: randomUUID(),
+    promptBytes: Buffer.byteLength(JSON.stringify(brief)) + SITE_PROMPT_BYTES,
+    maxOutputTokens: SITE_MAX_OUTPUT_TOKENS,
+    candidates: async () =>
+      (await deps.router.servableConfigs())
+        .filter((config) => !brief.provider || config.provider === brief.provider)
+        .map((config) => ({
+          provider: config.provider,
+          model: config.model ?? DEFAULT_MODEL,
+          configPrices: config.metadata.prices,
+        })),
+  });
+  const cap = reservation ? { max_tokens: reservation.maxOutputTokens } : {};
   try {
     const routed = await deps.router.route({
       requestId: input.requestId,
       requestedProvider: brief.provider,
       simulate: input.simulate,
       signal: input.signal,
-      build: (config) => buildRequest(brief, config),
+      build: (config) => ({ ...buildRequest(brief, config), ...cap }),
       templateVersion: (config) => siteTemplate(config.promptTemplateVersion).version,
       accept: (result, config) => {
         const outcome = acceptOutput(brief, result, config);
@@ -104,6 +124,7 @@ export async function generateSite(
       },
     });
     const { value, metadata, result, attempts } = routed;
+    await reservation?.finish(attempts);
     if (cacheKey && metadata.selectedProvider) {
       void writeCachedResponse(deps.db, {
         key: cacheKey,
@@ -137,6 +158,7 @@ export async function generateSite(
       usage: result.usage,
     };
   } catch (error) {
+    await reservation?.finish(error instanceof RouteErrorClass ? error.attempts : []);
     if (error instanceof RouteErrorClass && error.attempts.length > 0) {
       recordFailure(deps, telemetryBase, error, patchMode, patchFailure);
     }
@@ -162,6 +184,9 @@ function servedFromCache(
     latencyMs: Math.max(0, Math.round(performance.now() - started)),
     promptTemplateVersion: cached.response.promptTemplateVersion,
     model: cached.model,
+    // No provider was planned or tried: the answer came from the cache.
+    plannedProvider: null,
+    environment: deps.environment,
   };
   deps.telemetry.record(
     telemetryRows({
@@ -222,6 +247,12 @@ function recordFailure(
     }),
   );
 }
+
+/** The system prompt and the JSON schema sent with every site request, beside the brief. */
+const SITE_PROMPT_BYTES =
+  Buffer.byteLength(JSON.stringify(SITE_JSON_SCHEMA)) +
+  Buffer.byteLength(JSON.stringify(PATCH_JSON_SCHEMA)) +
+  8_192;
 
 function buildRequest(brief: SiteBrief, config: ProviderConfig): ChatRequest {
   const { template } = siteTemplate(config.promptTemplateVersion);

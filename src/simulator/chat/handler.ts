@@ -247,8 +247,9 @@ function buildCompletion(
     };
   }
   if (provider === 'openrouter') {
-    // OpenRouter reports the cost in credits (USD); priced like a small model.
-    usage.cost = Math.round((promptTokens * 0.15 + completionTokens * 0.6) * 1e3) / 1e12;
+    // OpenRouter reports the cost in credits (USD), here at gpt-4o-mini's price per million
+    // tokens ($0.15 in, $0.60 out), so simulated spend is the size a real one would be.
+    usage.cost = Math.round((promptTokens * 0.15 + completionTokens * 0.6) * 1e4) / 1e10;
   }
   const id =
     provider === 'openrouter'

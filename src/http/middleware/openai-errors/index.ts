@@ -41,6 +41,8 @@ export function openAIErrorObject(problem: Problem): OpenAIErrorObject {
 
 function errorType(status: number): string {
   if (status === 401) return 'authentication_error';
+  // What OpenAI answers when an account's credit is spent.
+  if (status === 402) return 'insufficient_quota';
   if (status === 403) return 'permission_error';
   if (status === 429) return 'rate_limit_error';
   if (status >= 500) return 'server_error';

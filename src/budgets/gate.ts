@@ -1,0 +1,200 @@
+import type { Db } from '../db/types.ts';
+import { DomainError } from '../lib/domain-errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Price } from '../providers/prices.ts';
+import { costOf, type PriceBook } from '../providers/pricing.ts';
+import type { ProviderName } from '../providers/types.ts';
+import type { AttemptRecord } from '../routing/types.ts';
+import {
+  BUDGET_CHANNEL,
+  budgetsExist,
+  finishReservation,
+  reserveBudget,
+  roundUsd,
+} from '../sql/budgets.ts';
+
+/** A model a call may be routed to, with the config row's own prices. */
+export interface CandidateModel {
+  provider: ProviderName;
+  model: string | null | undefined;
+  configPrices?: unknown;
+}
+
+/** What a call may cost at most, from which a reservation is made. */
+export interface CallBound {
+  userId: string | null;
+  /** Unique per call: the key of its reservation and of its one settlement. */
+  reservationId: string;
+  /** Everything sent to the provider as the prompt (messages, schema). */
+  promptBytes: number;
+  /** The call's own output cap (`max_tokens`), if it sets one. */
+  maxOutputTokens?: number | null | undefined;
+  /** Completions asked for (`n`): each may reach the output cap. */
+  choices?: number | null | undefined;
+  /** The models the call may be routed to (read only when a budget may apply). */
+  candidates: () => Promise<readonly CandidateModel[]> | readonly CandidateModel[];
+}
+
+/** A reservation in flight: end it exactly once with the call's real cost, or refund it. */
+export interface Reservation {
+  /** The output cap the reservation was made for: send it as the call's `max_tokens`. */
+  maxOutputTokens: number;
+  amountUsd: number;
+  /** Ends the reservation from the attempts of the route (their costs, or a refund). */
+  finish(attempts: readonly AttemptRecord[]): Promise<void>;
+  settle(costUsd: number | null): Promise<void>;
+  refund(): Promise<void>;
+}
+
+export interface BudgetGateOptions {
+  db: Db;
+  prices: PriceBook;
+  logger: Logger;
+  /** Output tokens reserved for a call that sets no cap of its own. */
+  defaultMaxOutputTokens: number;
+  /** The clock the period is read from (tests move it to a period's boundary). */
+  now?: () => Date;
+  /** How long "no budget is set anywhere" is believed without a notification. */
+  ttlMs?: number;
+}
+
+/** Per-message framing tokens of the chat format, on top of the prompt's own. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
+
+/**
+ * Dollar budgets at the call sites that spend: {@link BudgetGate.reserve} before a provider
+ * call, {@link Reservation.finish} after it. Costs nothing while no budget is set anywhere: that
+ * fact is cached, and a change of a plan or a user's budget NOTIFYs every process to drop it.
+ */
+export class BudgetGate {
+  private anyBudgets: { value: boolean; loadedAt: number } | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: BudgetGateOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = await this.options.db.listen(BUDGET_CHANNEL, () => this.invalidate(), {
+      onReconnect: () => this.invalidate(),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.unlisten?.();
+    this.unlisten = undefined;
+  }
+
+  invalidate(): void {
+    this.anyBudgets = undefined;
+  }
+
+  /**
+   * The most a call can cost: prompt bytes (a token is at least one byte, so this bounds the
+   * prompt's tokens from above) at the highest input price among the models it may be routed
+   * to, plus its output cap at the highest output price. Models without a price are left out
+   * unless none has one; then the most expensive known price stands in.
+   */
+  bound(
+    call: Omit<CallBound, 'userId' | 'reservationId' | 'candidates'>,
+    candidates: readonly CandidateModel[],
+  ): { amountUsd: number; maxOutputTokens: number } {
+    const maxOutputTokens = call.maxOutputTokens ?? this.options.defaultMaxOutputTokens;
+    const price = this.highestPrice(candidates);
+    const promptTokens = call.promptBytes + MESSAGE_OVERHEAD_TOKENS;
+    const outputTokens = maxOutputTokens * Math.max(1, call.choices ?? 1);
+    return { amountUsd: costOf(price, promptTokens, outputTokens), maxOutputTokens };
+  }
+
+  /**
+   * Reserves the most the call can cost, or throws DomainError `budget_exceeded` (402, with
+   * Retry-After to the reset) when the user's budget cannot cover it. Undefined when no budget
+   * applies (anonymous calls, or no limit for this user).
+   */
+  async reserve(call: CallBound): Promise<Reservation | undefined> {
+    if (!call.userId || !(await this.budgetsMayApply())) return undefined;
+    const { amountUsd, maxOutputTokens } = this.bound(call, await call.candidates());
+    const now = this.now();
+    const outcome = await reserveBudget(this.options.db, {
+      userId: call.userId,
+      reservationId: call.reservationId,
+      amountUsd,
+      now,
+    });
+    if (outcome.kind === 'unlimited') return undefined;
+    if (outcome.kind === 'refused') {
+      const retryAfterMs = Math.max(1_000, outcome.resetsAt.getTime() - now.getTime());
+      throw new DomainError('over_budget', 'budget_exceeded', 'budget exceeded', {
+        detail: `this call may cost up to $${amountUsd.toFixed(6)}, and $${roundUsd(outcome.committedUsd)} of the $${outcome.limitUsd} budget is spent or reserved; it resets at ${outcome.resetsAt.toISOString()}`,
+        retryAfterMs,
+      });
+    }
+    return this.reservation(call.reservationId, amountUsd, maxOutputTokens);
+  }
+
+  private reservation(
+    reservationId: string,
+    amountUsd: number,
+    maxOutputTokens: number,
+  ): Reservation {
+    const end = async (outcome: 'settle' | 'refund', costUsd: number | null) => {
+      try {
+        await finishReservation(this.options.db, { reservationId, outcome, costUsd });
+      } catch (error) {
+        // The reservation stays counted as spent: a budget errs on the side of the limit.
+        this.options.logger.warn({ err: error, reservationId }, 'budget settlement failed');
+      }
+    };
+    return {
+      maxOutputTokens,
+      amountUsd,
+      settle: (costUsd) => end('settle', costUsd),
+      refund: () => end('refund', null),
+      finish: (attempts) => {
+        const spent = attemptsCost(attempts);
+        return spent === 'nothing' ? end('refund', null) : end('settle', spent);
+      },
+    };
+  }
+
+  private async budgetsMayApply(): Promise<boolean> {
+    const ttl = this.options.ttlMs ?? 30_000;
+    if (this.anyBudgets && Date.now() - this.anyBudgets.loadedAt < ttl) {
+      return this.anyBudgets.value;
+    }
+    const value = await budgetsExist(this.options.db);
+    this.anyBudgets = { value, loadedAt: Date.now() };
+    return value;
+  }
+
+  private highestPrice(candidates: readonly CandidateModel[]): Price {
+    let found: Price | undefined;
+    for (const candidate of candidates) {
+      const price = this.options.prices.priceOf(candidate.model, candidate.configPrices);
+      if (!price) continue;
+      found = {
+        input: Math.max(found?.input ?? 0, price.input),
+        output: Math.max(found?.output ?? 0, price.output),
+      };
+    }
+    return found ?? this.options.prices.highest();
+  }
+}
+
+/**
+ * What a route's attempts cost together: 'nothing' when no attempt got an answer (refund the
+ * reservation), null when one did and its cost is unknown (the reservation stays spent).
+ */
+export function attemptsCost(attempts: readonly AttemptRecord[]): number | null | 'nothing' {
+  let total = 0;
+  let answered = false;
+  for (const attempt of attempts) {
+    const paid = attempt.status === 'succeeded' || attempt.errorClass === 'invalid_output';
+    if (!paid) continue;
+    answered = true;
+    if (attempt.costUsd == null) return null;
+    total += attempt.costUsd;
+  }
+  return answered ? roundUsd(total) : 'nothing';
+}

@@ -1,0 +1,265 @@
+import type { Db, Queryable } from '../db/types.ts';
+
+/** A budget's period: a UTC day or a UTC calendar month. */
+export const BUDGET_PERIODS = ['day', 'month'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** The NOTIFY channel a change of a plan or of a user's budget is announced on. */
+export const BUDGET_CHANNEL = 'genloop_budgets';
+
+/** The limit that applies to a user: their own, else their plan's. */
+export interface EffectiveBudget {
+  limitUsd: number;
+  period: BudgetPeriod;
+  /** Where the limit comes from. */
+  source: 'user' | 'plan';
+  plan: string | null;
+}
+
+/** A user's spending in the current period of their budget. */
+export interface BudgetStatus extends EffectiveBudget {
+  userId: string;
+  /** The real cost of the calls settled in this period (a call of unknown cost counts as reserved). */
+  spentUsd: number;
+  /** What calls still in flight may spend. */
+  reservedUsd: number;
+  periodStart: Date;
+  resetsAt: Date;
+}
+
+export type ReserveOutcome =
+  | { kind: 'unlimited' }
+  | { kind: 'reserved'; periodStart: Date; resetsAt: Date }
+  | { kind: 'refused'; limitUsd: number; committedUsd: number; resetsAt: Date };
+
+const EFFECTIVE_SQL = `
+  select case when u.limit_usd is not null then u.limit_usd else p.limit_usd end as limit_usd,
+         case when u.limit_usd is not null then u.period else p.period end as period,
+         case when u.limit_usd is not null then 'user' else 'plan' end as source,
+         u.plan
+    from public.budget_users u
+    left join public.budget_plans p on p.name = u.plan
+   where u.user_id = $1 and (u.limit_usd is not null or p.name is not null)`;
+
+/**
+ * The period that `$now` falls in (`$period` day or month, UTC), and the user's committed sum
+ * in it. Kept in SQL so the database's calendar decides where a period begins.
+ */
+const WINDOW_SQL = `
+  with b as (${EFFECTIVE_SQL}),
+  w as (
+    select b.*, date_trunc(b.period, $2::timestamptz, 'UTC') as period_start from b
+  )
+  select w.limit_usd, w.period, w.source, w.plan, w.period_start,
+         w.period_start + case when w.period = 'day' then interval '1 day' else interval '1 month' end
+           as resets_at,
+         coalesce((select sum(l.amount_usd) from public.budget_ledger l
+                    where l.user_id = $1 and l.period_start = w.period_start), 0) as committed,
+         coalesce((select sum(s.cost_usd) from public.budget_ledger s
+                    where s.user_id = $1 and s.period_start = w.period_start
+                      and s.kind = 'settle'), 0) as settled_cost
+    from w`;
+
+interface WindowRow {
+  limit_usd: number;
+  period: BudgetPeriod;
+  source: 'user' | 'plan';
+  plan: string | null;
+  period_start: Date;
+  resets_at: Date;
+  committed: number;
+  settled_cost: number;
+}
+
+/** Whether any budget is set at all (a plan in use or a user's own limit). */
+export async function budgetsExist(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ exists: boolean }>(
+    `select exists (
+       select 1 from public.budget_users where limit_usd is not null or plan is not null
+     ) as exists`,
+  );
+  return rows[0]?.exists ?? false;
+}
+
+/**
+ * Reserves `amountUsd` of the user's budget for one call, keyed by `reservationId` (a repeat is
+ * a no-op that answers `reserved`). Under a per-user transaction lock, so two reservations of
+ * one user are decided one after the other: each sees every reservation committed before it,
+ * and the sum of what is committed never passes the limit, whatever the concurrency.
+ */
+export function reserveBudget(
+  db: Db,
+  input: { userId: string; reservationId: string; amountUsd: number; now: Date },
+): Promise<ReserveOutcome> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(hashtextextended('genloop.budget:' || $1, 0))`, [
+      input.userId,
+    ]);
+    // Read after the lock: a statement's snapshot is taken when it starts, so this one sees the
+    // reservations of everyone who held the lock before.
+    const { rows } = await tx.query<WindowRow>(WINDOW_SQL, [input.userId, input.now]);
+    const window = rows[0];
+    if (!window) return { kind: 'unlimited' };
+    const { rows: inserted } = await tx.query<{ id: number }>(
+      `insert into public.budget_ledger
+         (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key)
+       select $1::uuid, $2::uuid, 'reserve', $3::numeric, $4::timestamptz, 'reserve:' || $2::uuid::text
+        where $5::numeric + $3::numeric <= $6::numeric
+       on conflict (idempotency_key) do nothing
+       returning id`,
+      [
+        input.userId,
+        input.reservationId,
+        input.amountUsd,
+        window.period_start,
+        window.committed,
+        window.limit_usd,
+      ],
+    );
+    if (inserted.length > 0 || (await reservationExists(tx, input.reservationId))) {
+      return { kind: 'reserved', periodStart: window.period_start, resetsAt: window.resets_at };
+    }
+    return {
+      kind: 'refused',
+      limitUsd: window.limit_usd,
+      committedUsd: window.committed,
+      resetsAt: window.resets_at,
+    };
+  });
+}
+
+async function reservationExists(tx: Queryable, reservationId: string): Promise<boolean> {
+  const { rows } = await tx.query(
+    `select 1 from public.budget_ledger where idempotency_key = 'reserve:' || $1::uuid::text`,
+    [reservationId],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Ends a reservation, once (keyed `final:<reservation id>`, only where the reservation exists):
+ * with a known cost, `settle` gives back what was reserved beyond it; with an unknown cost the
+ * reservation stays spent; `refund` (cost `undefined` and `refund: true`) gives it all back.
+ * Returns whether this call ended it.
+ */
+export async function finishReservation(
+  db: Queryable,
+  input: { reservationId: string; outcome: 'settle' | 'refund'; costUsd?: number | null },
+): Promise<boolean> {
+  const cost = input.outcome === 'settle' ? (input.costUsd ?? null) : null;
+  const { rowCount } = await db.query(
+    `insert into public.budget_ledger
+       (user_id, reservation_id, kind, amount_usd, cost_usd, period_start, idempotency_key, metadata)
+     select r.user_id, r.reservation_id, $2,
+            case when $2 = 'refund' then -r.amount_usd
+                 when $3::numeric is null then 0
+                 else $3::numeric - r.amount_usd end,
+            $3::numeric, r.period_start, 'final:' || r.reservation_id::text,
+            case when $2 = 'settle' and $3::numeric is null
+                 then '{"cost":"unknown"}'::jsonb else '{}'::jsonb end
+       from public.budget_ledger r
+      where r.idempotency_key = 'reserve:' || $1::uuid::text
+     on conflict (idempotency_key) do nothing`,
+    [input.reservationId, input.outcome, cost],
+  );
+  return rowCount > 0;
+}
+
+/** A user's budget and spending in its current period, or undefined when no budget applies. */
+export async function selectBudgetStatus(
+  db: Queryable,
+  userId: string,
+  now: Date,
+): Promise<BudgetStatus | undefined> {
+  const { rows } = await db.query<WindowRow>(WINDOW_SQL, [userId, now]);
+  const row = rows[0];
+  if (!row) return undefined;
+  // A settle of unknown cost keeps its reservation as spent; count it as spent, not in flight.
+  const { rows: open } = await db.query<{ reserved: number; unknown_spent: number }>(
+    `select coalesce(sum(r.amount_usd) filter (where f.id is null), 0) as reserved,
+            coalesce(sum(r.amount_usd) filter (where f.kind = 'settle' and f.cost_usd is null), 0)
+              as unknown_spent
+       from public.budget_ledger r
+       left join public.budget_ledger f on f.idempotency_key = 'final:' || r.reservation_id::text
+      where r.user_id = $1 and r.period_start = $2 and r.kind = 'reserve'`,
+    [userId, row.period_start],
+  );
+  const reserved = open[0]?.reserved ?? 0;
+  const unknownSpent = open[0]?.unknown_spent ?? 0;
+  return {
+    userId,
+    limitUsd: row.limit_usd,
+    period: row.period,
+    source: row.source,
+    plan: row.plan,
+    spentUsd: roundUsd(row.settled_cost + unknownSpent),
+    reservedUsd: roundUsd(reserved),
+    periodStart: row.period_start,
+    resetsAt: row.resets_at,
+  };
+}
+
+/** Creates or changes a plan. */
+export async function upsertPlan(
+  db: Queryable,
+  plan: { name: string; limitUsd: number; period: BudgetPeriod },
+): Promise<void> {
+  await db.query(
+    `insert into public.budget_plans (name, limit_usd, period) values ($1, $2, $3)
+     on conflict (name) do update
+       set limit_usd = excluded.limit_usd, period = excluded.period,
+           updated_at = timezone('utc', now())`,
+    [plan.name, plan.limitUsd, plan.period],
+  );
+}
+
+/** Gives a user a limit of their own, which beats their plan's. */
+export async function upsertUserLimit(
+  db: Queryable,
+  input: { userId: string; limitUsd: number; period: BudgetPeriod },
+): Promise<void> {
+  await db.query(
+    `insert into public.budget_users (user_id, limit_usd, period) values ($1, $2, $3)
+     on conflict (user_id) do update
+       set limit_usd = excluded.limit_usd, period = excluded.period,
+           updated_at = timezone('utc', now())`,
+    [input.userId, input.limitUsd, input.period],
+  );
+}
+
+/** Puts a user on a plan; false when the plan does not exist (nothing changes). */
+export async function assignPlan(
+  db: Queryable,
+  input: { userId: string; plan: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into public.budget_users (user_id, plan)
+     select $1, name from public.budget_plans where name = $2
+     on conflict (user_id) do update
+       set plan = excluded.plan, updated_at = timezone('utc', now())`,
+    [input.userId, input.plan],
+  );
+  return rowCount > 0;
+}
+
+/** All plans, by name. */
+export async function selectPlans(
+  db: Queryable,
+): Promise<{ name: string; limit_usd: number; period: BudgetPeriod; users: number }[]> {
+  const { rows } = await db.query<{
+    name: string;
+    limit_usd: number;
+    period: BudgetPeriod;
+    users: number;
+  }>(
+    `select p.name, p.limit_usd, p.period,
+            (select count(*) from public.budget_users u where u.plan = p.name)::int as users
+       from public.budget_plans p order by p.name`,
+  );
+  return rows;
+}
+
+/** USD rounded to the 1e-10 the ledger keeps, so sums of floats print as the database holds them. */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e10) / 1e10;
+}
