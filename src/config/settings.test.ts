@@ -62,6 +62,7 @@ describe('the settings table', () => {
       storageDriver: 's3',
       storageDir: 'blobs',
       assetHosts: ['cdn.example.com'],
+      pricesFile: 'prices.json',
     };
     const keys = allSettings().flatMap((setting) => (setting.file ? [setting.file] : []));
     expect(Object.keys(file).sort()).toEqual([...keys].sort());
@@ -76,6 +77,7 @@ describe('the settings table', () => {
       auth: { jwtSecret: SECRET, audience: 'app', issuer: 'genloop-staging' },
       storage: { driver: 's3', localDir: join(cwd, 'blobs') },
       interior: { assetHosts: ['cdn.example.com'] },
+      cost: { pricesFile: 'prices.json' },
     });
   });
 });
