@@ -1,4 +1,4 @@
-import type { Db } from '../db/types.ts';
+import type { Db, Queryable } from '../db/types.ts';
 import { DomainError } from '../lib/domain-errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Price } from '../providers/prices.ts';
@@ -9,7 +9,9 @@ import {
   BUDGET_CHANNEL,
   budgetsExist,
   finishReservation,
+  type ReserveOutcome,
   reserveBudget,
+  reserveBudgetIn,
   roundUsd,
 } from '../sql/budgets.ts';
 
@@ -113,16 +115,57 @@ export class BudgetGate {
    * applies (anonymous calls, or no limit for this user).
    */
   async reserve(call: CallBound): Promise<Reservation | undefined> {
-    if (!call.userId || !(await this.budgetsMayApply())) return undefined;
-    const { amountUsd, maxOutputTokens } = this.bound(call, await call.candidates());
+    const quote = await this.quote(call);
+    if (!quote || !call.userId) return undefined;
     const now = this.now();
     const outcome = await reserveBudget(this.options.db, {
       userId: call.userId,
       reservationId: call.reservationId,
-      amountUsd,
+      amountUsd: quote.amountUsd,
       now,
     });
-    if (outcome.kind === 'unlimited') return undefined;
+    if (!this.accepted(outcome, quote.amountUsd, now)) return undefined;
+    return this.reservation(call.reservationId, quote.amountUsd, quote.maxOutputTokens);
+  }
+
+  /**
+   * The reservation a call would need ({@link bound}), or undefined when no budget can apply:
+   * an anonymous call, or no budget set anywhere (known from the cached flag, without a query).
+   * A job quotes before its submission's transaction and reserves inside it with {@link reserveIn}.
+   */
+  async quote(
+    call: Omit<CallBound, 'reservationId'>,
+  ): Promise<{ amountUsd: number; maxOutputTokens: number } | undefined> {
+    if (!call.userId || !(await this.budgetsMayApply())) return undefined;
+    return this.bound(call, await call.candidates());
+  }
+
+  /**
+   * Reserves a quoted amount inside the caller's transaction (a job's submission), so the
+   * reservation commits or rolls back with the job. True when reserved, false when the user has
+   * no limit; throws DomainError `budget_exceeded` when the budget cannot cover it.
+   */
+  async reserveIn(
+    tx: Queryable,
+    input: { userId: string; reservationId: string; amountUsd: number },
+  ): Promise<boolean> {
+    const now = this.now();
+    const outcome = await reserveBudgetIn(tx, { ...input, now });
+    return this.accepted(outcome, input.amountUsd, now);
+  }
+
+  /**
+   * Whether a budget may apply to this user's calls: false for anonymous calls and, without a
+   * query, while no budget is set anywhere. A caller that prices its own reservation (an image
+   * render) asks this before pricing, then reserves with {@link reserveIn}.
+   */
+  async mayApply(userId: string | null | undefined): Promise<boolean> {
+    return Boolean(userId) && (await this.budgetsMayApply());
+  }
+
+  /** True when reserved, false when unlimited; a refusal becomes the 402 the caller answers. */
+  private accepted(outcome: ReserveOutcome, amountUsd: number, now: Date): boolean {
+    if (outcome.kind === 'unlimited') return false;
     if (outcome.kind === 'refused') {
       const retryAfterMs = Math.max(1_000, outcome.resetsAt.getTime() - now.getTime());
       throw new DomainError('over_budget', 'budget_exceeded', 'budget exceeded', {
@@ -130,7 +173,7 @@ export class BudgetGate {
         retryAfterMs,
       });
     }
-    return this.reservation(call.reservationId, amountUsd, maxOutputTokens);
+    return true;
   }
 
   private reservation(

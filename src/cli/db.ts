@@ -3,6 +3,7 @@ import { migrate, migrationStatus } from '../db/migrator.ts';
 import { openDb } from '../db/open.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { countPrunable, type PruneCounts, pruneTelemetry } from '../sql/prune.ts';
+import { countExpiredAnswers, purgeExpiredAnswers } from '../sql/response-cache.ts';
 import type { CliContext } from './context.ts';
 import { formatTable } from './output.ts';
 
@@ -53,7 +54,8 @@ export function registerDbCommands(program: Command, context: CliContext): void 
   db.command('prune')
     .description(
       'delete raw telemetry (training rows and provider attempts) older than a duration, in ' +
-        'small batches; the hourly and daily rollups keep counting it',
+        'small batches (the hourly and daily rollups keep counting it), and every expired ' +
+        'response-cache entry',
     )
     .requiredOption('--older-than <duration>', 'age to keep, e.g. 90d, 12h, 90m (at least 1h)')
     .option('--dry-run', 'count what would be deleted and delete nothing')
@@ -70,8 +72,11 @@ export function registerDbCommands(program: Command, context: CliContext): void 
           `${verb} ${counts.trainingExamples} ai_training_examples and ${counts.providerAttempts} ` +
           `ai_provider_attempts created before ${cutoff.toISOString()} ` +
           `(${((performance.now() - started) / 1000).toFixed(1)} s)\n`;
+        const cacheSummary = (verb: string, count: number) =>
+          `${verb} ${count} expired ai_response_cache entries\n`;
         if (options.dryRun) {
           context.stdout(summary('would delete', await countPrunable(handle, cutoff)));
+          context.stdout(cacheSummary('would delete', await countExpiredAnswers(handle)));
           return;
         }
         const totals = await pruneTelemetry(handle, {
@@ -89,6 +94,9 @@ export function registerDbCommands(program: Command, context: CliContext): void 
         });
         if (context.interactive) context.stderr('\n');
         context.stdout(summary('deleted', totals));
+        // Cache entries expire by their own TTL, not by --older-than: an expired one is never
+        // served again, so all of them go.
+        context.stdout(cacheSummary('deleted', await purgeExpiredAnswers(handle, batchSize)));
       } finally {
         await handle.close();
       }

@@ -63,6 +63,8 @@ describe('the settings table', () => {
       storageDir: 'blobs',
       assetHosts: ['cdn.example.com'],
       pricesFile: 'prices.json',
+      cacheDefault: 'exact',
+      cacheScope: 'global',
     };
     const keys = allSettings().flatMap((setting) => (setting.file ? [setting.file] : []));
     expect(Object.keys(file).sort()).toEqual([...keys].sort());
@@ -78,6 +80,8 @@ describe('the settings table', () => {
       storage: { driver: 's3', localDir: join(cwd, 'blobs') },
       interior: { assetHosts: ['cdn.example.com'] },
       cost: { pricesFile: 'prices.json' },
+      responseCacheDefault: 'exact',
+      responseCacheScope: 'global',
     });
   });
 });

@@ -112,7 +112,26 @@ export const settings = {
     parse: map(integer(0, 7 * 86_400), (seconds) => seconds * 1000),
     default: 0,
     section: 'server',
-    description: 'seconds identical generate-site requests are served from a cache; 0 is off',
+    description:
+      "seconds a cached answer lives: generate-site caches identical briefs only when this is above 0; the gateway's opt-in cache (`x-genloop-cache`) keeps answers this long, or 3600 when it is 0",
+  }),
+  responseCacheDefault: setting({
+    env: 'GENLOOP_CACHE_DEFAULT',
+    file: 'cacheDefault',
+    parse: oneOf(['off', 'exact']),
+    default: 'off',
+    section: 'server',
+    description:
+      'cache mode of `/v1/chat/completions` requests that send no `x-genloop-cache` header',
+  }),
+  responseCacheScope: setting({
+    env: 'GENLOOP_CACHE_SCOPE',
+    file: 'cacheScope',
+    parse: oneOf(['user', 'global']),
+    default: 'user',
+    section: 'server',
+    description:
+      "who shares the gateway's cached answers: each user their own, or every caller (API keys and users alike)",
   }),
 
   auth: {

@@ -10,6 +10,7 @@ import { ProblemSchema } from '../http/problem-schema.ts';
 import { validationHook } from '../http/validation.ts';
 import { ProviderError } from '../providers/errors.ts';
 import {
+  type ChatCompletion,
   type ChatRequest,
   isProviderName,
   type ProviderName,
@@ -19,6 +20,14 @@ import { RouteError } from '../routing/router.ts';
 import type { ProviderConfig, RouteMetadata } from '../routing/types.ts';
 import type { Services } from '../services.ts';
 import { telemetryRows } from '../telemetry/rows.ts';
+import {
+  CACHE_HEADER,
+  type CacheHit,
+  CompletionAssembler,
+  completionChunks,
+  ExactCache,
+  replayedCompletion,
+} from './cache.ts';
 
 const messageSchema = z
   .object({
@@ -64,6 +73,11 @@ const problem = { 'application/problem+json': { schema: ProblemSchema } };
 export function chatCompletionRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.on(['POST'], '/v1/chat/completions', strictJson({ requireBody: true }));
+  const cache = new ExactCache({
+    db: services.db,
+    logger: services.logger,
+    config: services.config,
+  });
 
   app.openapi(
     createRoute({
@@ -86,7 +100,10 @@ export function chatCompletionRoutes(services: Services) {
             'text/event-stream': { schema: z.string() },
           },
         },
-        400: { description: 'Malformed request or unknown model', content: problem },
+        400: {
+          description: 'Malformed request, unknown model, or a bad `x-genloop-cache` header',
+          content: problem,
+        },
         401: { description: 'Missing or invalid token / API key', content: problem },
         402: {
           description:
@@ -108,14 +125,40 @@ export function chatCompletionRoutes(services: Services) {
     (async (c: Context) => {
       const body = c.req.valid('json' as never) as z.infer<typeof ChatCompletionRequestSchema>;
       const started = performance.now();
+      const auth = c.get('auth');
+      const cachePlan = cache.plan(c.req.header(CACHE_HEADER), body, auth);
       const pinned = await resolveModel(services, body.model);
       const {
         stream,
         stream_options: _ignored,
         ...rest
       } = body as Record<string, unknown> & { stream?: boolean };
-      const auth = c.get('auth');
       const userId = auth.kind === 'user' ? auth.userId : null;
+      const telemetryBase = {
+        recipe: 'gateway' as const,
+        userId,
+        prompt: lastUserText(body.messages),
+        input: body,
+      };
+      if (cachePlan.kind !== 'off') {
+        c.header(CACHE_HEADER, cachePlan.kind === 'exact' ? 'miss' : 'bypass');
+      }
+      // A hit is answered before the budget is asked: it spends nothing and reserves nothing.
+      const lookupStarted = performance.now();
+      const hit = cachePlan.kind === 'exact' ? await cache.lookup(cachePlan) : undefined;
+      if (cachePlan.kind === 'exact') {
+        const lookupMs = (performance.now() - lookupStarted).toFixed(2);
+        c.header('server-timing', `cache;dur=${lookupMs}`, { append: true });
+      }
+      if (hit) {
+        return serveFromCache(c, services, hit, {
+          telemetryBase,
+          requestedProvider: pinned.provider ?? null,
+          started,
+          stream: stream === true,
+          includeUsage: body.stream_options?.include_usage === true,
+        });
+      }
       const modelFor = (config: ProviderConfig) => pinned.model ?? config.model ?? body.model;
       const ownCap = body.max_completion_tokens ?? body.max_tokens;
       const reservation = await services.budgets.reserve({
@@ -144,18 +187,26 @@ export function chatCompletionRoutes(services: Services) {
         build: (config: ProviderConfig): ChatRequest =>
           ({ ...rest, ...cap, model: modelFor(config) }) as ChatRequest,
       };
-      const telemetryBase = {
-        recipe: 'gateway' as const,
-        userId,
-        prompt: lastUserText(body.messages),
-        input: body,
-      };
+      const onComplete =
+        cachePlan.kind === 'exact'
+          ? (metadata: RouteMetadata, completion: ChatCompletion) =>
+              void cache.store(cachePlan, metadata, completion)
+          : undefined;
       try {
         if (stream) {
-          return await streamCompletion(c, services, request, telemetryBase, started, reservation);
+          return await streamCompletion(
+            c,
+            services,
+            request,
+            telemetryBase,
+            started,
+            reservation,
+            onComplete,
+          );
         }
         const routed = await services.router.route(request);
         await reservation?.finish(routed.attempts);
+        onComplete?.(routed.metadata, routed.result.completion);
         services.telemetry.record(
           telemetryRows({
             ...telemetryBase,
@@ -225,9 +276,11 @@ async function streamCompletion(
   },
   started: number,
   reservation: Reservation | undefined,
+  onComplete?: (metadata: RouteMetadata, completion: ChatCompletion) => void,
 ): Promise<Response> {
   // Failures before the first chunk fall back inside routeStream and surface as RouteError.
   const routed = await services.router.routeStream(request);
+  const assembler = onComplete ? new CompletionAssembler() : undefined;
   const streamed = routed.attempts.at(-1);
   setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.ttfbMs ?? undefined);
   return streamSSE(c, async (sse) => {
@@ -236,6 +289,7 @@ async function streamCompletion(
     try {
       for await (const chunk of routed.chunks) {
         content += chunk.choices[0]?.delta?.content ?? '';
+        assembler?.add(chunk);
         await sse.writeSSE({ data: JSON.stringify(chunk) });
       }
     } catch (error) {
@@ -275,6 +329,9 @@ async function streamCompletion(
       ...routed.metadata,
       latencyMs: Math.max(0, Math.round(performance.now() - started)),
     };
+    // Stored only once the stream ended with a finish reason on every choice.
+    const completion = failure ? undefined : assembler?.complete(usage);
+    if (completion) onComplete?.(metadata, completion);
     services.telemetry.record(
       telemetryRows({
         ...telemetryBase,
@@ -286,6 +343,64 @@ async function streamCompletion(
         ...(failure ? { error: { code: 'stream_interrupted', last: failure.toJSON() } } : {}),
       }),
     );
+  });
+}
+
+/**
+ * Answers from the exact cache: no reservation, no provider call, no attempt row; one training
+ * row with source `generation_cached` naming the provider that first answered, with the lookup's
+ * latency. Streams as a live answer would when the client asked for a stream.
+ */
+function serveFromCache(
+  c: Context,
+  services: Services,
+  hit: CacheHit,
+  facts: {
+    telemetryBase: {
+      recipe: 'gateway';
+      userId: string | null;
+      prompt: string | null;
+      input: unknown;
+    };
+    requestedProvider: ProviderName | null;
+    started: number;
+    stream: boolean;
+    includeUsage: boolean;
+  },
+): Response {
+  const completion = replayedCompletion(hit.answer.completion);
+  const metadata: RouteMetadata = {
+    requestId: c.get('requestId'),
+    routeStrategy: hit.answer.routeStrategy,
+    requestedProvider: facts.requestedProvider,
+    selectedProvider: hit.provider,
+    fallbackProvider: null,
+    fallbackUsed: false,
+    latencyMs: Math.max(0, Math.round(performance.now() - facts.started)),
+    promptTemplateVersion: hit.answer.promptTemplateVersion,
+    model: hit.model,
+    plannedProvider: null,
+    environment: services.config.environment,
+  };
+  services.telemetry.record(
+    telemetryRows({
+      ...facts.telemetryBase,
+      source: 'generation_cached',
+      metadata,
+      attempts: [],
+      status: 'succeeded',
+      output: { content: completion.choices[0]?.message.content ?? '' },
+      usage: { costUsd: 0 },
+    }),
+  );
+  c.header(CACHE_HEADER, 'hit');
+  setMetadataHeaders(c, metadata, facts.started, 0);
+  if (!facts.stream) return c.json(completion, 200);
+  return streamSSE(c, async (sse) => {
+    for (const chunk of completionChunks(completion, facts.includeUsage)) {
+      await sse.writeSSE({ data: JSON.stringify(chunk) });
+    }
+    await sse.writeSSE({ data: '[DONE]' });
   });
 }
 
@@ -337,6 +452,8 @@ function setMetadataHeaders(
   c.header(
     'server-timing',
     `provider;dur=${provider.toFixed(1)}, gateway;dur=${Math.max(0, total - provider).toFixed(1)}, total;dur=${total.toFixed(1)}`,
+    // After the cache lookup's own entry, when there is one.
+    { append: true },
   );
 }
 

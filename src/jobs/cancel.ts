@@ -1,5 +1,6 @@
 import { asUser, type Claims } from '../db/context.ts';
 import { DomainError, notFound } from '../lib/domain-errors.ts';
+import { finishReservation } from '../sql/budgets.ts';
 import { finalizeGeneration } from '../sql/usage.ts';
 
 /** The columns of a job as users see it (`AIGeneration` in the API). */
@@ -7,8 +8,8 @@ export const JOB_VIEW_COLUMNS = `id, status, model, prompt_version, tokens_input
   created_at, updated_at, finished_at`;
 
 /**
- * Cancels the caller's pending or running job of `recipe` and gives its quota unit back, in one
- * transaction. The update runs as the user, so row-level security decides whose job it can be;
+ * Cancels the caller's pending or running job of `recipe` and gives its quota unit and its
+ * dollar reservation back, in one transaction. The update runs as the user, so row-level security decides whose job it can be;
  * the refund, which the user may not write, runs as genloop. Another user's job is not found;
  * one that already ended is a conflict.
  */
@@ -42,6 +43,7 @@ export async function cancelJob(
       outcome: 'refund',
       reason: 'canceled',
     });
+    await finishReservation(tx, { reservationId: id, outcome: 'refund', reason: 'canceled' });
     return rows[0];
   });
 }

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../db/types.ts';
+import { finishReservations } from '../sql/budgets.ts';
 import { finishJobs } from '../sql/finish-job.ts';
 import { finalizeGenerations } from '../sql/usage.ts';
 import { writeTelemetry } from '../telemetry/writer.ts';
@@ -24,9 +25,10 @@ export interface CompletionBatcherOptions {
  * transaction; under load one transaction, with one statement per kind of row (job status,
  * result rows, ledger, attempts, training rows), serves many jobs.
  *
- * Per job nothing changes: its terminal status, results, ledger entry and telemetry are written
- * in the same transaction, and only while this worker still holds it, so a worker that dies
- * before the commit leaves nothing behind and the job runs again once its lease expires. When a
+ * Per job nothing changes: its terminal status, results, ledger entries (quota and dollars) and
+ * telemetry are written in the same transaction, and only while this worker still holds it, so
+ * a worker that dies before the commit leaves nothing behind and the job runs again once its
+ * lease expires. When a
  * group's transaction fails, each of its jobs is completed again in a transaction of its own,
  * so one bad job cannot hold back the others and each failure is reported for its own job.
  */
@@ -95,6 +97,10 @@ export class CompletionBatcher {
           reason: outcome.result.status,
         })),
       );
+      await finishReservations(
+        tx,
+        mine.map(({ job, outcome }) => budgetEnd(job, outcome)),
+      );
       // Last: the training rows' trigger locks shared rollup rows until the commit.
       await writeTelemetry(
         tx,
@@ -103,6 +109,14 @@ export class CompletionBatcher {
       return held;
     });
   }
+}
+
+/** How a completed job ends its dollar reservation (a job without one is skipped by the query). */
+function budgetEnd(job: ClaimedJob, { result, spentUsd }: JobOutcome) {
+  const spent = spentUsd ?? (result.status === 'succeeded' ? (result.costUsd ?? null) : 'nothing');
+  return spent === 'nothing'
+    ? { reservationId: job.id, outcome: 'refund' as const, reason: result.status }
+    : { reservationId: job.id, outcome: 'settle' as const, costUsd: spent, reason: result.status };
 }
 
 /** The result rows of succeeded jobs: one statement per batch writer, then the one-off writes. */

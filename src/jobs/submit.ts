@@ -38,6 +38,16 @@ export interface SubmitJobInput {
   monthlyQuota: number;
   /** At most this many of the user's jobs of this recipe pending or running (none when absent). */
   inFlightLimit?: number;
+  /**
+   * The job's dollar reservation, taken in this transaction after the other checks (so a refusal
+   * of any kind queues nothing and reserves nothing). `reserve` throws the 402 when the budget
+   * cannot cover the job, and answers whether it reserved; when it did, `input` is merged into
+   * the row's input (the output cap the reservation was made for, which the worker sends).
+   */
+  budget?: {
+    reserve(tx: Queryable, jobId: string): Promise<boolean>;
+    input?: Record<string, unknown>;
+  };
   /** Extra statements in the same transaction, as the service (uploads, prediction ids). */
   alsoWrite?: (tx: Queryable) => Promise<void>;
   /**
@@ -64,7 +74,8 @@ export interface SubmitIdempotencyKey {
 /**
  * Accepts a job in one transaction: rate-limit slot, in-flight check and quota reservation
  * (serialised per user by an advisory lock, so racing requests for the last unit cannot both
- * win), then the `ai_generations` row and the ledger reservation. Any refusal rolls back all of
+ * win), the dollar reservation when a budget applies, then the `ai_generations` row and the
+ * ledger reservation. Any refusal rolls back all of
  * it. A trigger NOTIFYs the workers.
  *
  * The row is written by genloop's own role, with `user_id` taken from the verified token: the
@@ -129,6 +140,11 @@ export async function submitJob(
       );
     }
 
+    const budgeted = (await input.budget?.reserve(tx, input.row.id)) ?? false;
+    const rowInput = budgeted
+      ? { ...input.row.input, ...input.budget?.input }
+      : (input.row.input ?? {});
+
     await tx.query(
       `insert into public.ai_generations
          (id, user_id, recipe, source_text, model, prompt_version, mode, input, request_id, idempotency_key)
@@ -141,7 +157,7 @@ export async function submitJob(
         input.row.model ?? null,
         input.row.prompt_version ?? null,
         input.row.mode ?? null,
-        JSON.stringify(input.row.input ?? {}),
+        JSON.stringify(rowInput),
         input.row.request_id,
         input.row.idempotency_key ?? null,
       ],

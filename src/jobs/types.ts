@@ -37,6 +37,12 @@ export interface JobOutcome {
   /** Recipe rows (renders); runs inside the completing transaction. */
   writeResults?: (tx: Queryable) => Promise<void>;
   telemetry?: GenerationTelemetry;
+  /**
+   * What the job's provider calls cost, to settle its dollar reservation: a number settles it
+   * (the rest is given back), null keeps it spent (an answer of unknown cost), 'nothing' refunds
+   * it. When absent, a succeeded job settles `result.costUsd` and a failed one is refunded.
+   */
+  spentUsd?: number | null | 'nothing';
 }
 
 /** Runs one recipe's jobs. The signal aborts on shutdown or when the lease is lost. */

@@ -53,3 +53,29 @@ export const PRICES: Readonly<Record<string, Price>> = {
   'deepseek/deepseek-chat': { input: 0.3, output: 0.9 },
   'mistralai/mistral-small-3.1-24b-instruct': { input: 0.05, output: 0.1 },
 };
+
+/**
+ * An image model's price on Replicate: per output image for models billed by output, or per
+ * second of prediction time for models billed by the hardware they run on.
+ */
+export type ImagePrice = { perImage: number } | { perSecond: number };
+
+/**
+ * Prices of Replicate image models, keyed by `<owner>/<model>`. Per-image figures are the
+ * "per output image" prices on each model's page; per-second ones are the hardware price of the
+ * GPU the model runs on (Nvidia L40S $0.000975/s, A40 large $0.000725/s), as Replicate listed
+ * them on 2025-06-15. An operator overrides them like the text prices: `metadata.prices` of the
+ * `replicate` config row or the prices file, e.g. `{"owner/model": {"per_image": 0.03}}`.
+ */
+export const IMAGE_PRICES: Readonly<Record<string, ImagePrice>> = {
+  'black-forest-labs/flux-dev': { perImage: 0.025 },
+  'black-forest-labs/flux-schnell': { perImage: 0.003 },
+  'black-forest-labs/flux-pro': { perImage: 0.055 },
+  'black-forest-labs/flux-1.1-pro': { perImage: 0.04 },
+  'black-forest-labs/flux-1.1-pro-ultra': { perImage: 0.06 },
+  'black-forest-labs/flux-kontext-pro': { perImage: 0.04 },
+  'black-forest-labs/flux-kontext-max': { perImage: 0.08 },
+  'stability-ai/sdxl': { perSecond: 0.000975 },
+  'stability-ai/stable-diffusion-3.5-large': { perImage: 0.065 },
+  'adirik/interior-design': { perSecond: 0.000725 },
+};

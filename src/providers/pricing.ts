@@ -1,14 +1,24 @@
 import { z } from 'zod';
 import type { Logger } from '../lib/logger.ts';
-import { PRICES, type Price } from './prices.ts';
+import { IMAGE_PRICES, type ImagePrice, PRICES, type Price } from './prices.ts';
 import type { ProviderName, Usage } from './types.ts';
 
 const usdPerMillion = z.number().finite().min(0).max(100_000);
 
-/** A price list as operators write it: `{ "<model id>": { "input": 0.15, "output": 0.6 } }`. */
+const usdPerUnit = z.number().finite().min(0).max(1_000);
+
+/**
+ * A price list as operators write it: `{ "<model id>": { "input": 0.15, "output": 0.6 } }` for
+ * text models (USD per million tokens), `{ "per_image": 0.025 }` or `{ "per_second": 0.000975 }`
+ * for image models.
+ */
 export const PriceListSchema = z.record(
   z.string().min(1).max(200),
-  z.strictObject({ input: usdPerMillion, output: usdPerMillion }),
+  z.union([
+    z.strictObject({ input: usdPerMillion, output: usdPerMillion }),
+    z.strictObject({ per_image: usdPerUnit }),
+    z.strictObject({ per_second: usdPerUnit }),
+  ]),
 );
 
 export type PriceList = z.infer<typeof PriceListSchema>;
@@ -54,10 +64,66 @@ export class PriceBook {
     const fromConfig = this.configList(configPrices);
     const base = model.replace(SNAPSHOT_SUFFIX, '');
     for (const name of base === model ? [model] : [model, base]) {
-      const price = fromConfig?.[name] ?? this.overrides[name] ?? PRICES[name];
+      const price =
+        tokenPrice(fromConfig?.[name]) ?? tokenPrice(this.overrides[name]) ?? PRICES[name];
       if (price) return price;
     }
     return undefined;
+  }
+
+  /** The price of an image model, or undefined when nothing names one. */
+  imagePriceOf(model: string | null | undefined, configPrices?: unknown): ImagePrice | undefined {
+    if (!model) return undefined;
+    return (
+      imagePrice(this.configList(configPrices)?.[model]) ??
+      imagePrice(this.overrides[model]) ??
+      IMAGE_PRICES[model]
+    );
+  }
+
+  /**
+   * What one image prediction cost: images × the per-image price, or its prediction seconds ×
+   * the per-second price. Null when the model has no price (warned about once) or the figure it
+   * is billed by is missing.
+   */
+  imageCost(call: {
+    model: string | null | undefined;
+    images: number;
+    predictSeconds: number | null | undefined;
+    configPrices?: unknown;
+  }): number | null {
+    const price = this.imagePriceOf(call.model, call.configPrices);
+    if (!price) {
+      this.warnUnpriced('replicate', call.model ?? null);
+      return null;
+    }
+    if ('perImage' in price) return roundTo1e10(call.images * price.perImage);
+    if (call.predictSeconds == null) return null;
+    return roundTo1e10(call.predictSeconds * price.perSecond);
+  }
+
+  /**
+   * The most an image prediction can cost: `images` outputs, or `maxSeconds` of prediction time.
+   * A model without a price is bounded by the most expensive image price known.
+   */
+  imageBound(call: {
+    model: string | null | undefined;
+    images: number;
+    maxSeconds: number;
+    configPrices?: unknown;
+  }): number {
+    const price = this.imagePriceOf(call.model, call.configPrices);
+    const prices = price
+      ? [price]
+      : [...Object.values(IMAGE_PRICES), ...Object.values(this.overrides).map(imagePrice)];
+    let most = 0;
+    for (const entry of prices) {
+      if (!entry) continue;
+      const amount =
+        'perImage' in entry ? call.images * entry.perImage : call.maxSeconds * entry.perSecond;
+      most = Math.max(most, amount);
+    }
+    return roundTo1e10(most);
   }
 
   /** The cost of one answered call in USD, or null when it cannot be known. */
@@ -79,7 +145,9 @@ export class PriceBook {
   highest(): Price {
     let input = 0;
     let output = 0;
-    for (const price of [...Object.values(PRICES), ...Object.values(this.overrides)]) {
+    for (const entry of [...Object.values(PRICES), ...Object.values(this.overrides)]) {
+      const price = tokenPrice(entry);
+      if (!price) continue;
       input = Math.max(input, price.input);
       output = Math.max(output, price.output);
     }
@@ -112,6 +180,21 @@ export class PriceBook {
       'no price for this model: its calls are recorded with an unknown cost; add it to metadata.prices of the provider config or to GENLOOP_PRICES_FILE',
     );
   }
+}
+
+function tokenPrice(entry: PriceList[string] | undefined): Price | undefined {
+  return entry && 'input' in entry ? entry : undefined;
+}
+
+function imagePrice(entry: PriceList[string] | undefined): ImagePrice | undefined {
+  if (!entry) return undefined;
+  if ('per_image' in entry) return { perImage: entry.per_image };
+  if ('per_second' in entry) return { perSecond: entry.per_second };
+  return undefined;
+}
+
+function roundTo1e10(usd: number): number {
+  return Math.round(usd * 1e10) / 1e10;
 }
 
 /** USD for token counts at a price, rounded to 1e-10 (the precision the tables keep). */

@@ -87,45 +87,56 @@ export async function budgetsExist(db: Queryable): Promise<boolean> {
  * one user are decided one after the other: each sees every reservation committed before it,
  * and the sum of what is committed never passes the limit, whatever the concurrency.
  */
-export function reserveBudget(
-  db: Db,
-  input: { userId: string; reservationId: string; amountUsd: number; now: Date },
-): Promise<ReserveOutcome> {
-  return db.transaction(async (tx) => {
-    await tx.query(`select pg_advisory_xact_lock(hashtextextended('genloop.budget:' || $1, 0))`, [
+export function reserveBudget(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
+  return db.transaction((tx) => reserveBudgetIn(tx, input));
+}
+
+export interface ReserveInput {
+  userId: string;
+  reservationId: string;
+  amountUsd: number;
+  now: Date;
+}
+
+/**
+ * {@link reserveBudget} inside a transaction the caller owns (a job's submission), so the
+ * reservation commits or vanishes with everything else the transaction writes. The per-user
+ * lock is held until that transaction ends.
+ */
+export async function reserveBudgetIn(tx: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
+  await tx.query(`select pg_advisory_xact_lock(hashtextextended('genloop.budget:' || $1, 0))`, [
+    input.userId,
+  ]);
+  // Read after the lock: a statement's snapshot is taken when it starts, so this one sees the
+  // reservations of everyone who held the lock before.
+  const { rows } = await tx.query<WindowRow>(WINDOW_SQL, [input.userId, input.now]);
+  const window = rows[0];
+  if (!window) return { kind: 'unlimited' };
+  const { rows: inserted } = await tx.query<{ id: number }>(
+    `insert into public.budget_ledger
+       (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key)
+     select $1::uuid, $2::uuid, 'reserve', $3::numeric, $4::timestamptz, 'reserve:' || $2::uuid::text
+      where $5::numeric + $3::numeric <= $6::numeric
+     on conflict (idempotency_key) do nothing
+     returning id`,
+    [
       input.userId,
-    ]);
-    // Read after the lock: a statement's snapshot is taken when it starts, so this one sees the
-    // reservations of everyone who held the lock before.
-    const { rows } = await tx.query<WindowRow>(WINDOW_SQL, [input.userId, input.now]);
-    const window = rows[0];
-    if (!window) return { kind: 'unlimited' };
-    const { rows: inserted } = await tx.query<{ id: number }>(
-      `insert into public.budget_ledger
-         (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key)
-       select $1::uuid, $2::uuid, 'reserve', $3::numeric, $4::timestamptz, 'reserve:' || $2::uuid::text
-        where $5::numeric + $3::numeric <= $6::numeric
-       on conflict (idempotency_key) do nothing
-       returning id`,
-      [
-        input.userId,
-        input.reservationId,
-        input.amountUsd,
-        window.period_start,
-        window.committed,
-        window.limit_usd,
-      ],
-    );
-    if (inserted.length > 0 || (await reservationExists(tx, input.reservationId))) {
-      return { kind: 'reserved', periodStart: window.period_start, resetsAt: window.resets_at };
-    }
-    return {
-      kind: 'refused',
-      limitUsd: window.limit_usd,
-      committedUsd: window.committed,
-      resetsAt: window.resets_at,
-    };
-  });
+      input.reservationId,
+      input.amountUsd,
+      window.period_start,
+      window.committed,
+      window.limit_usd,
+    ],
+  );
+  if (inserted.length > 0 || (await reservationExists(tx, input.reservationId))) {
+    return { kind: 'reserved', periodStart: window.period_start, resetsAt: window.resets_at };
+  }
+  return {
+    kind: 'refused',
+    limitUsd: window.limit_usd,
+    committedUsd: window.committed,
+    resetsAt: window.resets_at,
+  };
 }
 
 async function reservationExists(tx: Queryable, reservationId: string): Promise<boolean> {
@@ -136,33 +147,144 @@ async function reservationExists(tx: Queryable, reservationId: string): Promise<
   return rows.length > 0;
 }
 
+/** How a reservation ends: `settle` with the real cost (null: unknown), or `refund`. */
+export interface ReservationEnd {
+  reservationId: string;
+  outcome: 'settle' | 'refund';
+  costUsd?: number | null;
+  /** Why it ended (kept in the entry's metadata): a job's final status, `canceled`, … */
+  reason?: string;
+}
+
 /**
  * Ends a reservation, once (keyed `final:<reservation id>`, only where the reservation exists):
  * with a known cost, `settle` gives back what was reserved beyond it; with an unknown cost the
- * reservation stays spent; `refund` (cost `undefined` and `refund: true`) gives it all back.
- * Returns whether this call ended it.
+ * reservation stays spent; `refund` gives it all back. Returns whether this call ended it.
  */
-export async function finishReservation(
+export async function finishReservation(db: Queryable, input: ReservationEnd): Promise<boolean> {
+  return (await finishReservations(db, [input])) > 0;
+}
+
+/**
+ * {@link finishReservation} for many reservations in one statement (the worker completes jobs
+ * in groups). A reservation that does not exist (no budget applied when it was submitted) is
+ * skipped; a repeated end changes nothing. Returns how many entries it wrote.
+ */
+export async function finishReservations(
   db: Queryable,
-  input: { reservationId: string; outcome: 'settle' | 'refund'; costUsd?: number | null },
-): Promise<boolean> {
-  const cost = input.outcome === 'settle' ? (input.costUsd ?? null) : null;
+  entries: readonly ReservationEnd[],
+): Promise<number> {
+  if (entries.length === 0) return 0;
   const { rowCount } = await db.query(
     `insert into public.budget_ledger
        (user_id, reservation_id, kind, amount_usd, cost_usd, period_start, idempotency_key, metadata)
-     select r.user_id, r.reservation_id, $2,
-            case when $2 = 'refund' then -r.amount_usd
-                 when $3::numeric is null then 0
-                 else $3::numeric - r.amount_usd end,
-            $3::numeric, r.period_start, 'final:' || r.reservation_id::text,
-            case when $2 = 'settle' and $3::numeric is null
-                 then '{"cost":"unknown"}'::jsonb else '{}'::jsonb end
+     select r.user_id, r.reservation_id, e.outcome,
+            case when e.outcome = 'refund' then -r.amount_usd
+                 when e.cost is null then 0
+                 else e.cost - r.amount_usd end,
+            e.cost, r.period_start, 'final:' || r.reservation_id::text,
+            jsonb_strip_nulls(jsonb_build_object(
+              'cost', case when e.outcome = 'settle' and e.cost is null then 'unknown' end,
+              'reason', e.reason))
+       from unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[])
+              as e(reservation_id, outcome, cost, reason)
+       join public.budget_ledger r on r.idempotency_key = 'reserve:' || e.reservation_id::text
+     on conflict (idempotency_key) do nothing`,
+    [
+      entries.map((entry) => entry.reservationId),
+      entries.map((entry) => entry.outcome),
+      entries.map((entry) => (entry.outcome === 'settle' ? (entry.costUsd ?? null) : null)),
+      entries.map((entry) => entry.reason ?? null),
+    ],
+  );
+  return rowCount;
+}
+
+/**
+ * Charges a job that succeeded after it had timed out and been refunded (a late webhook or poll
+ * still completes it): one `settle` of its real cost, or of its whole reservation when the cost
+ * is unknown, once (keyed `late:<id>`), and only when the refund it balances exists. It may pass
+ * the limit, since the refunded amount could be reserved by another call meanwhile: the money
+ * was spent at the provider either way, and the budget records what was spent.
+ */
+export async function chargeLateSuccess(
+  db: Queryable,
+  input: { reservationId: string; costUsd: number | null },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `insert into public.budget_ledger
+       (user_id, reservation_id, kind, amount_usd, cost_usd, period_start, idempotency_key, metadata)
+     select r.user_id, r.reservation_id, 'settle', coalesce($2::numeric, r.amount_usd),
+            coalesce($2::numeric, r.amount_usd), r.period_start, 'late:' || r.reservation_id::text,
+            '{"reason": "late_success"}'::jsonb
        from public.budget_ledger r
       where r.idempotency_key = 'reserve:' || $1::uuid::text
+        and exists (select 1 from public.budget_ledger f
+                     where f.idempotency_key = 'final:' || $1::uuid::text and f.kind = 'refund')
      on conflict (idempotency_key) do nothing`,
-    [input.reservationId, input.outcome, cost],
+    [input.reservationId, input.costUsd],
   );
   return rowCount > 0;
+}
+
+/**
+ * Reopens the finished reservation of a job an operator retries, once per retry: its
+ * reservation and final entry are re-keyed `retried:<entry id>` (their amounts stay, so what the
+ * earlier run spent stays spent), and a new reservation of the same amount is written in the
+ * user's current period, keyed `reserve:<id>` again, for the new run to settle or refund. Like
+ * the credits' re-reservation it is not refused at the limit: the operator redoes work already
+ * accepted. Nothing happens when the job's reservation is still open or never existed, or when
+ * the user no longer has a budget. Returns whether a new reservation was written.
+ */
+export async function reReserveRetried(
+  db: Queryable,
+  reservationId: string,
+  now: Date,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `with final as (
+       update public.budget_ledger set idempotency_key = 'retried:' || id::text
+        where idempotency_key = 'final:' || $1::uuid::text
+        returning id
+     ),
+     earlier as (
+       update public.budget_ledger set idempotency_key = 'retried:' || id::text
+        where idempotency_key = 'reserve:' || $1::uuid::text and exists (select 1 from final)
+        returning user_id, amount_usd
+     ),
+     budget as (
+       select earlier.user_id, earlier.amount_usd,
+              date_trunc(case when u.limit_usd is not null then u.period else p.period end,
+                         $2::timestamptz, 'UTC') as period_start
+         from earlier
+         join public.budget_users u on u.user_id = earlier.user_id
+         left join public.budget_plans p on p.name = u.plan
+        where u.limit_usd is not null or p.name is not null
+     )
+     insert into public.budget_ledger
+       (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key, metadata)
+     select user_id, $1::uuid, 'reserve', amount_usd, period_start, 'reserve:' || $1::uuid::text,
+            '{"reason": "retry"}'::jsonb
+       from budget
+     on conflict (idempotency_key) do nothing`,
+    [reservationId, now],
+  );
+  return rowCount > 0;
+}
+
+/**
+ * The statement that refunds the reservations of jobs a reaper ended, for a `with` list: `$jobs`
+ * names a CTE of `(id, status)` rows; only `failed` and `timed_out` ones are refunded, once.
+ */
+export function refundReapedSql(jobs: string): string {
+  return `insert into public.budget_ledger
+       (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key, metadata)
+     select r.user_id, r.reservation_id, 'refund', -r.amount_usd, r.period_start,
+            'final:' || r.reservation_id::text, jsonb_build_object('reason', j.status)
+       from ${jobs} j
+       join public.budget_ledger r on r.idempotency_key = 'reserve:' || j.id::text
+      where j.status in ('failed', 'timed_out')
+     on conflict (idempotency_key) do nothing`;
 }
 
 /** A user's budget and spending in its current period, or undefined when no budget applies. */
@@ -181,7 +303,8 @@ export async function selectBudgetStatus(
               as unknown_spent
        from public.budget_ledger r
        left join public.budget_ledger f on f.idempotency_key = 'final:' || r.reservation_id::text
-      where r.user_id = $1 and r.period_start = $2 and r.kind = 'reserve'`,
+      where r.user_id = $1 and r.period_start = $2 and r.kind = 'reserve'
+        and r.idempotency_key = 'reserve:' || r.reservation_id::text`,
     [userId, row.period_start],
   );
   const reserved = open[0]?.reserved ?? 0;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.ts';
+import { refundReapedSql } from './budgets.ts';
 
 export interface ReapResult {
   requeued: number;
@@ -10,7 +11,8 @@ export interface ReapResult {
  * One pass of the reaper, in one transaction per step:
  * - running jobs whose lease expired go back to pending, or fail once they used max_attempts;
  * - running jobs started more than `runningTimeoutMs` ago are marked timed_out.
- * Every job ended here gets its quota refunded exactly once (the ledger's `final:` key).
+ * Every job ended here gets its quota and its dollar reservation refunded exactly once (each
+ * ledger's `final:` key).
  */
 export async function reapJobs(
   db: Queryable,
@@ -59,7 +61,8 @@ export async function reapJobs(
         where c.status in ('failed', 'timed_out')
           and exists (select 1 from public.usage_ledger l where l.idempotency_key = 'reserve:' || c.id::text)
        on conflict (idempotency_key) do nothing
-     )
+     ),
+     budget_refunds as (${refundReapedSql('changed')})
      select status, count(*)::int as count from changed group by status`,
     [input.runningTimeoutMs, input.recipes],
   );

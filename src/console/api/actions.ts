@@ -4,6 +4,7 @@ import { DomainError, notFound } from '../../lib/domain-errors.ts';
 import { writeLogEntry } from '../../rollout/log.ts';
 import type { RolloutTarget } from '../../rollout/targets.ts';
 import { type VerificationResult, verifyRollout } from '../../rollout/verify.ts';
+import { finishReservation, reReserveRetried } from '../../sql/budgets.ts';
 import { finalizeGeneration } from '../../sql/usage.ts';
 import type { ProviderPatch } from '../contract.ts';
 import {
@@ -38,6 +39,7 @@ export function retryJob(db: Db, id: string): Promise<Row> {
         'only a failed, timed-out or canceled job can be retried',
       );
     await reReserveRetriedJob(tx, id);
+    await reReserveRetried(tx, id, new Date());
     await notifyJobs(tx, job.recipe);
     return job;
   });
@@ -64,6 +66,7 @@ export function cancelJob(db: Db, id: string): Promise<Row> {
       outcome: 'refund',
       reason: 'canceled',
     });
+    await finishReservation(tx, { reservationId: id, outcome: 'refund', reason: 'canceled' });
     return job;
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attemptsCost } from '../../budgets/gate.ts';
 import type { Queryable } from '../../db/types.ts';
 import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -8,11 +9,30 @@ import { telemetryRows } from '../../telemetry/rows.ts';
 import { flashcardTemplate } from './prompts.ts';
 import { FLASHCARDS_SCHEMA_NAME, type Flashcard, flashcardsOutputSchema } from './schema.ts';
 
-const DEFAULT_MODEL = 'openai/gpt-4o-mini';
+export const DEFAULT_MODEL = 'openai/gpt-4o-mini';
+/**
+ * The output a flashcard job may take when its user has a budget: what its reservation is made
+ * for, sent as `max_tokens` so the provider cannot answer past it. Twenty cards of a question
+ * and a short answer fit well within it.
+ */
+export const FLASHCARDS_MAX_OUTPUT_TOKENS = 4096;
 const OUTPUT_JSON_SCHEMA = z.toJSONSchema(flashcardsOutputSchema, { io: 'input' }) as Record<
   string,
   unknown
 >;
+
+/** Everything a job sends as its prompt (system, user block, schema), in bytes. */
+export function flashcardPromptBytes(
+  sourceText: string,
+  promptVersion: string | null | undefined,
+): number {
+  const { template } = flashcardTemplate(promptVersion);
+  return (
+    Buffer.byteLength(template.system) +
+    Buffer.byteLength(template.user(sourceText)) +
+    Buffer.byteLength(JSON.stringify(OUTPUT_JSON_SCHEMA))
+  );
+}
 
 /**
  * The worker side of the flashcard flow: calls the router (OpenRouter preferred), normalises the answer to
@@ -26,6 +46,11 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
       const { version, template } = flashcardTemplate(job.prompt_version);
       const requestId = job.request_id ?? job.id;
       const simulate = typeof job.input.simulate === 'string' ? job.input.simulate : undefined;
+      // Set only on a job that reserved against a budget: its cap is what was reserved for.
+      const cap =
+        typeof job.input.max_output_tokens === 'number'
+          ? { max_tokens: job.input.max_output_tokens }
+          : {};
       const telemetryBase = {
         recipe: 'flashcards' as const,
         userId: job.user_id,
@@ -43,6 +68,7 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
           build: (config) => ({
             model: job.model ?? config.model ?? DEFAULT_MODEL,
             temperature: 0.2,
+            ...cap,
             messages: [
               { role: 'system', content: template.system },
               { role: 'user', content: template.user(sourceText) },
@@ -79,6 +105,7 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
             },
           },
           results: batched(suggestionsWriter, { job, cards }),
+          spentUsd: attemptsCost(routed.attempts),
           telemetry: telemetryRows({
             ...telemetryBase,
             metadata,
@@ -113,6 +140,8 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
             provider: error.metadata.selectedProvider,
             aiMetadata: { prompt_version: version, route_strategy: error.metadata.routeStrategy },
           },
+          // Answers that were paid for but unusable (invalid output) stay spent; the rest is refunded.
+          spentUsd: attemptsCost(error.attempts),
           ...(error.attempts.length > 0
             ? {
                 telemetry: telemetryRows({

@@ -63,7 +63,11 @@ export function flashcardRoutes(services: Services) {
         },
         400: { description: 'Invalid input', content: problem },
         401: { description: 'Missing or invalid token', content: problem },
-        402: { description: 'Monthly quota used up', content: problem },
+        402: {
+          description:
+            "Monthly quota used up (`quota_exceeded`), or the caller's dollar budget cannot cover the job until its period resets (`budget_exceeded`, with Retry-After)",
+          content: problem,
+        },
         409: { description: 'Same Idempotency-Key still in progress', content: problem },
         413: { description: 'Body too large', content: problem },
         415: { description: 'Not JSON', content: problem },
@@ -81,6 +85,7 @@ export function flashcardRoutes(services: Services) {
         idempotency: { key: heldIdempotencyKey(), accepted },
         simulate: c.req.header('x-genloop-simulate'),
         limits: { rate: config.limits.flashcardsRate, monthlyQuota: config.limits.monthlyQuota },
+        budgets: { gate: services.budgets, router: services.router },
       });
       c.get('logger').info(
         { generation_id: job.id, user_id: auth.userId },

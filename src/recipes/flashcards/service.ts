@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { BudgetGate } from '../../budgets/gate.ts';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
 import { type SubmitJobInput, submitJob } from '../../jobs/submit.ts';
 import { DomainError, notFound } from '../../lib/domain-errors.ts';
+import type { Router } from '../../routing/router.ts';
+import { DEFAULT_MODEL, FLASHCARDS_MAX_OUTPUT_TOKENS, flashcardPromptBytes } from './handler.ts';
 import type { CreateAIGenerationCommand } from './schema.ts';
 import {
   generationVisible,
@@ -36,10 +39,17 @@ export interface SubmitFlashcardsInput {
   /** The simulator's fault header, kept with the job so the worker's calls carry it. */
   simulate: string | undefined;
   limits: { rate: { limit: number; windowMs: number }; monthlyQuota: number };
+  /** Dollar budgets, and the router whose providers the job may be sent to; none: no limit. */
+  budgets?: { gate: BudgetGate; router: Router } | undefined;
 }
 
-/** Queues a flashcard job within the caller's rate limit and monthly quota (SubmitRefused if not). */
-export function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
+/**
+ * Queues a flashcard job within the caller's rate limit, monthly quota and dollar budget
+ * (SubmitRefused, or DomainError `budget_exceeded`, if not). With a budget the most the job can
+ * cost is reserved in the submitting transaction; the worker settles it when the job ends.
+ */
+export async function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
+  const budget = await flashcardBudget(input);
   return submitJob(db, {
     claims: input.claims,
     recipe: 'flashcards',
@@ -55,7 +65,40 @@ export function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
     rateLimit: input.limits.rate,
     monthlyQuota: input.limits.monthlyQuota,
     idempotency: input.idempotency,
+    ...(budget ? { budget } : {}),
   });
+}
+
+/**
+ * The job's reservation: its prompt at the highest input price and the recipe's output cap at
+ * the highest output price among the providers the router may send it to. Undefined when no
+ * budget can apply (no query is made then).
+ */
+async function flashcardBudget(
+  input: SubmitFlashcardsInput,
+): Promise<SubmitJobInput['budget'] | undefined> {
+  const gate = input.budgets?.gate;
+  const router = input.budgets?.router;
+  if (!gate || !router) return undefined;
+  const userId = input.claims.sub;
+  const { command } = input;
+  const quote = await gate.quote({
+    userId,
+    promptBytes: flashcardPromptBytes(command.source_text, command.prompt_version),
+    maxOutputTokens: FLASHCARDS_MAX_OUTPUT_TOKENS,
+    candidates: async () =>
+      (await router.servableConfigs()).map((config) => ({
+        provider: config.provider,
+        model: command.model ?? config.model ?? DEFAULT_MODEL,
+        configPrices: config.metadata.prices,
+      })),
+  });
+  if (!quote) return undefined;
+  return {
+    reserve: (tx, jobId) =>
+      gate.reserveIn(tx, { userId, reservationId: jobId, amountUsd: quote.amountUsd }),
+    input: { max_output_tokens: quote.maxOutputTokens },
+  };
 }
 
 /** One page of the caller's jobs and whether another follows (`limit + 1` rows are read). */

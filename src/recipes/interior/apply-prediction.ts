@@ -1,4 +1,5 @@
 import { isTerminal, type Prediction } from '../../providers/replicate/prediction.ts';
+import { chargeLateSuccess, finishReservation } from '../../sql/budgets.ts';
 import {
   completeUnheldJob,
   findJobByPrediction,
@@ -60,7 +61,10 @@ export async function applyPrediction(
   if (!job) return 'unknown_prediction';
   const config = await deps.providerConfig();
   const model = config ? modelFor(job.input.fields.mode, config) : row.model;
-  const completion = await completionFromPrediction(deps, job, prediction, { model });
+  const completion = await completionFromPrediction(deps, job, prediction, {
+    model,
+    configPrices: config?.metadata.prices,
+  });
 
   return deps.db
     .transaction(async (tx): Promise<ApplyResult> => {
@@ -84,9 +88,25 @@ export async function applyPrediction(
       const ended = await completeUnheldJob(tx, job.id, locked.status, completion.result);
       if (!ended) throw new Outcome('already_final');
       if (completion.result.status === 'succeeded') await writeRender(tx, job, completion);
+      const spent = completion.spentUsd;
       if (locked.status === 'timed_out') {
         await debitLateSuccess(tx, { userId: job.user_id, generationId: job.id });
+        await chargeLateSuccess(tx, {
+          reservationId: job.id,
+          costUsd: spent === 'nothing' ? 0 : spent,
+        });
       } else {
+        await finishReservation(
+          tx,
+          spent === 'nothing'
+            ? { reservationId: job.id, outcome: 'refund', reason: completion.result.status }
+            : {
+                reservationId: job.id,
+                outcome: 'settle',
+                costUsd: spent,
+                reason: completion.result.status,
+              },
+        );
         await finalizeGeneration(tx, {
           userId: job.user_id,
           generationId: job.id,

@@ -49,6 +49,11 @@ export interface Completion {
   result: JobResult;
   variants: Omit<VariantRow, 'content_type'>[] | null;
   telemetry: GenerationTelemetry;
+  /**
+   * What the job's prediction cost, to settle its dollar reservation: 'nothing' when no
+   * prediction ran (refund), null when one ran and its cost is unknown (kept as spent).
+   */
+  spentUsd: number | null | 'nothing';
 }
 
 /** Parses a job row's input; undefined when it is not an interior job input. */
@@ -83,17 +88,32 @@ export async function completionFromPrediction(
   deps: InteriorDeps,
   job: InteriorJob,
   prediction: Prediction,
-  options: { model: string | null; priorAttempts?: readonly AttemptRecord[]; signal?: AbortSignal },
+  options: {
+    model: string | null;
+    priorAttempts?: readonly AttemptRecord[];
+    signal?: AbortSignal;
+    /** `metadata.prices` of the replicate config row, which beats the built-in prices. */
+    configPrices?: unknown;
+  },
 ): Promise<Completion> {
   if (!isTerminal(prediction.status))
     throw new Error(`prediction ${prediction.id} is still running`);
   const latencyMs = predictionLatencyMs(prediction);
   const model = prediction.model ?? options.model;
+  // Per-second models bill a failed prediction's time too; per-image ones bill images only.
+  const costOf = (images: number) =>
+    deps.prices?.imageCost({
+      model,
+      images,
+      predictSeconds: prediction.metrics?.predict_time,
+      configPrices: options.configPrices,
+    }) ?? null;
   const base = {
     attempts: options.priorAttempts ?? [],
     model,
     latencyMs,
     predictionId: prediction.id,
+    costUsd: costOf(0),
   };
   if (prediction.status !== 'succeeded') {
     const canceled = prediction.status === 'canceled' || prediction.status === 'aborted';
@@ -125,6 +145,8 @@ export async function completionFromPrediction(
       ...base,
       code: refused ? 'asset_rejected' : 'asset_download_failed',
       errorClass: 'invalid_output',
+      // The images were made (and billed) even though they could not be kept.
+      costUsd: costOf(urls.length),
       providerError: error instanceof Error ? error.message : String(error),
     });
   }
@@ -132,6 +154,7 @@ export async function completionFromPrediction(
     prediction_id: prediction.id,
     variants: variants.map(({ idx, path, width, height }) => ({ idx, path, width, height })),
   };
+  const costUsd = costOf(urls.length);
   return {
     result: {
       status: 'succeeded',
@@ -139,17 +162,28 @@ export async function completionFromPrediction(
       provider: 'replicate',
       requestId: job.request_id ?? job.id,
       aiMetadata: aiMetadata(job, model, latencyMs, prediction.id),
+      costUsd,
     },
     variants,
     telemetry: telemetryRows({
       ...telemetryBase(job, model, latencyMs),
       attempts: [
         ...base.attempts,
-        predictionAttempt(base.attempts.length + 1, model, latencyMs, 'succeeded', null, null),
+        predictionAttempt(
+          base.attempts.length + 1,
+          model,
+          latencyMs,
+          'succeeded',
+          null,
+          null,
+          costUsd,
+        ),
       ],
       status: 'succeeded',
       output,
+      ...(costUsd === null ? {} : { usage: { costUsd } }),
     }),
+    spentUsd: costUsd,
   };
 }
 
@@ -168,8 +202,11 @@ export function failureCompletion(
     predictionId?: string | null;
     providerError?: string | null;
     httpStatus?: number | null;
+    /** What the prediction that ran cost (null: unknown); only read when one ran. */
+    costUsd?: number | null;
   },
 ): Completion {
+  const costUsd = failure.predictionId ? (failure.costUsd ?? null) : null;
   const error = {
     code: failure.code,
     message: FAILURE_MESSAGES[failure.code],
@@ -189,6 +226,7 @@ export function failureCompletion(
         {
           message: failure.providerError ?? error.message,
         },
+        costUsd,
       ),
     );
   }
@@ -199,6 +237,7 @@ export function failureCompletion(
       provider: 'replicate',
       requestId: job.request_id ?? job.id,
       aiMetadata: aiMetadata(job, failure.model, latencyMs, failure.predictionId ?? null),
+      costUsd,
     },
     variants: null,
     telemetry: telemetryRows({
@@ -206,7 +245,10 @@ export function failureCompletion(
       attempts,
       status: 'failed',
       error,
+      ...(costUsd === null ? {} : { usage: { costUsd } }),
     }),
+    // A prediction that ran but cost nothing (a per-image model that made no image) is refunded.
+    spentUsd: failure.predictionId && costUsd !== 0 ? costUsd : 'nothing',
   };
 }
 
@@ -258,8 +300,10 @@ function predictionAttempt(
   status: 'succeeded' | 'failed',
   errorClass: ErrorClass | null,
   error: Record<string, unknown> | null,
+  costUsd: number | null = null,
 ): AttemptRecord {
   return {
+    costUsd,
     attemptNo,
     provider: 'replicate',
     model,

@@ -1,6 +1,8 @@
+import type { BudgetGate } from '../../budgets/gate.ts';
 import type { ResolvedConfig } from '../../config/schema.ts';
 import type { Db } from '../../db/types.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { PriceBook } from '../../providers/pricing.ts';
 import type { ReplicateClient } from '../../providers/replicate/client.ts';
 import type { BackoffOptions } from '../../routing/backoff.ts';
 import type { ProviderConfig } from '../../routing/types.ts';
@@ -25,6 +27,10 @@ export interface InteriorDeps {
   webhookSecret(): Promise<string | undefined>;
   /** Backoff of genloop's own retries (create, downloads); tests shorten it. */
   backoff: BackoffOptions;
+  /** Prices of image models: what each prediction cost (unpriced: unknown). */
+  prices?: PriceBook | undefined;
+  /** Dollar budgets: a render's reservation at submit; none: renders are not limited. */
+  budgets?: BudgetGate | undefined;
   /** The worker's poll of a running prediction: first wait, doubling up to the last. */
   pollDelays: { initialMs: number; maxMs: number };
 }

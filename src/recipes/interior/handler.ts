@@ -126,6 +126,7 @@ async function runInteriorJob(
       model,
       priorAttempts: attempts,
       signal,
+      configPrices: config.metadata.prices,
     }),
   );
 }
@@ -135,6 +136,7 @@ function outcome(job: InteriorJob, completion: Completion): JobOutcome {
     result: completion.result,
     writeResults: (tx) => writeRender(tx, job, completion),
     telemetry: completion.telemetry,
+    spentUsd: completion.spentUsd,
   };
 }
 

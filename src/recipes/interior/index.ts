@@ -58,6 +58,8 @@ export function createInterior(services: Services, options: InteriorOptions = {}
     logger,
     store: options.store ?? createBlobStore(config.storage),
     replicate,
+    prices: services.prices,
+    budgets: services.budgets,
     async providerConfig() {
       return (await services.configs.get()).find((entry) => entry.provider === 'replicate');
     },

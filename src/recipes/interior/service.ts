@@ -14,6 +14,7 @@ import { inputPath } from '../../storage/paths.ts';
 import { applyPrediction } from './apply-prediction.ts';
 import { FAILURE_MESSAGES } from './completion.ts';
 import type { InteriorDeps } from './deps.ts';
+import { modelFor } from './handler.ts';
 import { MODERATION_MESSAGE, moderateText } from './moderation.ts';
 import { buildPrompt } from './prompts.ts';
 import { webhookUrlFor } from './replicate-input.ts';
@@ -117,6 +118,7 @@ export async function submitGeneration(
   await precheck(deps, userId);
 
   const id = randomUUID();
+  const budget = await renderBudget(deps, userId, fields);
   const uploadsBucket = deps.store.bucketName('uploads');
   const uploads = prepared.map((image, index) => ({
     id: randomUUID(),
@@ -174,6 +176,7 @@ export async function submitGeneration(
       inFlightLimit: INTERIOR_IN_FLIGHT_LIMIT,
       alsoWrite: (tx) => insertUploads(tx, uploads, id),
       idempotency: input.idempotency,
+      ...(budget ? { budget } : {}),
     });
   } catch (error) {
     // Nothing of a refused submission stays behind, blobs included.
@@ -187,6 +190,30 @@ export async function submitGeneration(
       );
     throw error;
   }
+}
+
+/**
+ * A render's reservation: every variant it asks for at the per-image price of the mode's model,
+ * or, for a model billed by time, the longest the job may run at its per-second price. Taken in
+ * the submitting transaction; undefined when no budget can apply.
+ */
+async function renderBudget(
+  deps: InteriorDeps,
+  userId: string,
+  fields: InteriorFields,
+): Promise<SubmitJobInput['budget'] | undefined> {
+  const { budgets, prices } = deps;
+  if (!budgets || !prices || !(await budgets.mayApply(userId))) return undefined;
+  const config = await deps.providerConfig();
+  const amountUsd = prices.imageBound({
+    model: config ? modelFor(fields.mode, config) : undefined,
+    images: fields.variants,
+    maxSeconds: deps.config.jobs.runningTimeoutMs / 1000,
+    configPrices: config?.metadata.prices,
+  });
+  return {
+    reserve: (tx, jobId) => budgets.reserveIn(tx, { userId, reservationId: jobId, amountUsd }),
+  };
 }
 
 /** A generation as `GET /api/v1/generations/:id` shows it. */
