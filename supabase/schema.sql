@@ -752,7 +752,10 @@ CREATE TABLE public.ai_response_cache (
     model text,
     response jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    scope text,
+    request_hash text,
+    CONSTRAINT ai_response_cache_scope_check CHECK ((((scope IS NULL) = (request_hash IS NULL)) AND ((request_hash IS NULL) OR (request_hash ~ '^[0-9a-f]{64}$'::text))))
 );
 
 CREATE TABLE public.ai_rollout_log (
@@ -1180,6 +1183,8 @@ CREATE INDEX ai_response_cache_expires_at_idx ON public.ai_response_cache USING 
 CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USING btree (environment, started_at DESC);
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
+
+CREATE INDEX ai_training_examples_cost_created_at_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (cost_usd, selected_provider, user_id) WHERE (cost_usd IS NOT NULL);
 
 CREATE INDEX ai_training_examples_created_at_filters_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe);
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PROVIDER_NAMES } from '../providers/types.ts';
+import { CANARY_STATES } from '../rollout/canary/sql.ts';
 import { ROUTE_STRATEGIES } from '../routing/types.ts';
 
 /**
@@ -523,6 +524,153 @@ export const EnvironmentsSchema = z
   .openapi('AdminEnvironments');
 
 // ---------------------------------------------------------------------------------------------
+// Canary
+// ---------------------------------------------------------------------------------------------
+
+const CanarySideSchema = z
+  .object({
+    samples: z.number().int().describe('first tries routed to this side since the step began'),
+    fallback_rate: z.number().nullable(),
+    p95_latency_ms: z.number().nullable(),
+    schema_valid_rate: z.number().nullable(),
+    schema_valid_samples: z.number().int(),
+    safety_rate: z.number().nullable(),
+    safety_samples: z.number().int(),
+  })
+  .openapi('AdminCanarySide');
+
+export const CanaryCheckSchema = z
+  .object({
+    n: z.number().int().describe('1-based, in the order the checks were made'),
+    checked_at: timestamp,
+    window_start: timestamp,
+    step: z.number().int().describe('1-based step the check was made at'),
+    weight: z.number().int().describe("the candidate's weight (percent) at that step"),
+    verdict: z.enum(['passed', 'failed', 'inconclusive']),
+    decision: z.enum(['hold', 'step', 'promote', 'rollback', 'halt']),
+    candidate: CanarySideSchema,
+    baseline: CanarySideSchema.describe("the environment's other providers"),
+    guardrails: z.array(
+      z.object({
+        name: z.enum([
+          'fallback_rate',
+          'p95_latency_ms',
+          'schema_valid_rate',
+          'schema_valid_vs_baseline',
+          'safety',
+        ]),
+        value: z.number().nullable(),
+        kind: z.enum(['max', 'min']).describe('max: may not exceed limit; min: may not fall below'),
+        limit: z.number().nullable(),
+        ok: z.boolean().nullable().describe('null: nothing observed, or no limit set'),
+        immediate: z.boolean().describe('a breach rolls back at once'),
+      }),
+    ),
+    reason: z.string(),
+    rollout_log_id: z.number().int().nullable(),
+  })
+  .openapi('AdminCanaryCheck');
+
+export const CanarySchema = z
+  .object({
+    id: z.number().int(),
+    environment: z.string(),
+    state: z.enum(CANARY_STATES),
+    provider: z.string().describe('the candidate'),
+    weight: z.number().int().describe("the candidate's share of first tries now (percent)"),
+    step: z.number().int().describe('1-based position in steps'),
+    steps: z.array(z.number().int()),
+    interval: z.string().describe('between checks, e.g. 10m'),
+    thresholds: z.object({
+      min_samples: z.number().int(),
+      max_failed_checks: z.number().int(),
+      max_fallback_rate: z.number(),
+      max_p95_ms: z.number().nullable().describe('null: latency is shown, never a guardrail'),
+      min_schema_valid: z.number(),
+    }),
+    failed_checks: z.number().int(),
+    inconclusive_checks: z.number().int(),
+    reason: z.string().nullable().describe('why it stopped progressing'),
+    operator: z.string(),
+    started_at: timestamp,
+    step_started_at: timestamp,
+    next_check_at: timestamp.nullable(),
+    finished_at: timestamp.nullable(),
+    checks: z.array(CanaryCheckSchema).describe('in the order they were made'),
+  })
+  .openapi('AdminCanary');
+
+export const CanaryAnswerSchema = z
+  .object({
+    environment: z.string(),
+    canary: CanarySchema.nullable().describe(
+      'the latest canary of the environment; null: none yet',
+    ),
+  })
+  .openapi('AdminCanaryAnswer');
+
+// ---------------------------------------------------------------------------------------------
+// Spend and budgets
+// ---------------------------------------------------------------------------------------------
+
+export const SpendQuerySchema = z.object({
+  window: z.enum(WINDOWS).default('24h').openapi({
+    description: 'time window (default 24h); 7d is capped at the last 24 hours (see capped)',
+  }),
+});
+
+const UserBudgetSchema = z.object({
+  limit_usd: z.number(),
+  period: z.enum(['day', 'month']),
+  source: z.enum(['user', 'plan']).describe("the user's own limit, or their plan's"),
+  plan: z.string().nullable(),
+});
+
+export const SpendSchema = z
+  .object({
+    window: z.enum(WINDOWS).describe('the window asked for'),
+    from: timestamp.describe('start of what was summed'),
+    to: timestamp,
+    capped: z
+      .boolean()
+      .describe('true when the window asked for was longer than what was summed (7d: 24h)'),
+    total_usd: z.number().describe('calls of unknown cost are left out, never counted as free'),
+    calls: z.number().int().describe('telemetry rows with a known cost'),
+    by_provider: z.array(
+      z.object({
+        provider: z.string().nullable().describe('selected_provider'),
+        cost_usd: z.number(),
+        calls: z.number().int(),
+      }),
+    ),
+    top_users: z
+      .array(
+        z.object({
+          user_id: z.string().uuid(),
+          cost_usd: z.number(),
+          calls: z.number().int(),
+          budget: UserBudgetSchema.nullable().describe('null: no limit'),
+        }),
+      )
+      .describe('the 10 users who spent most, most first'),
+    budgets: z.object({
+      plans: z.array(
+        z.object({
+          name: z.string(),
+          limit_usd: z.number(),
+          period: z.enum(['day', 'month']),
+          users: z.number().int(),
+        }),
+      ),
+      user_limits: z
+        .array(UserBudgetSchema.extend({ user_id: z.string().uuid() }))
+        .describe("users with a limit of their own (it beats their plan's), highest first"),
+      user_limits_total: z.number().int(),
+    }),
+  })
+  .openapi('AdminSpend');
+
+// ---------------------------------------------------------------------------------------------
 // Sign-in
 // ---------------------------------------------------------------------------------------------
 
@@ -570,6 +718,10 @@ export type RolloutEntry = z.infer<typeof RolloutEntrySchema>;
 export type RolloutPage = z.infer<typeof RolloutPageSchema>;
 export type Verification = z.infer<typeof VerificationSchema>;
 export type Environments = z.infer<typeof EnvironmentsSchema>;
+export type CanaryAnswer = z.infer<typeof CanaryAnswerSchema>;
+export type Canary = z.infer<typeof CanarySchema>;
+export type CanaryCheck = z.infer<typeof CanaryCheckSchema>;
+export type Spend = z.infer<typeof SpendSchema>;
 export type SignInResult = z.infer<typeof SignInResultSchema>;
 /** The problem document of every error (`code` is stable; `errors` name the fields of a 400). */
 export type { Problem } from '../http/http-error.ts';

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../http/validation.ts';
 import { budgetRoutes } from './api/budgets.ts';
+import { canaryRoutes } from './api/canary.ts';
 import { evalRoutes } from './api/evals.ts';
 import { generationRoutes } from './api/generations.ts';
 import { jobRoutes } from './api/jobs.ts';
@@ -9,6 +10,7 @@ import { providerRoutes } from './api/providers.ts';
 import { rolloutRoutes } from './api/rollouts.ts';
 import type { AdminDeps } from './api/shared.ts';
 import { SIGN_IN_PATH, signInRoutes } from './api/sign-in.ts';
+import { spendRoutes } from './api/spend.ts';
 import { consoleAssetRoutes } from './assets.ts';
 import type { SignInCode } from './sign-in-code.ts';
 
@@ -35,7 +37,9 @@ export function consoleRoutes({ db, config, signInCode }: ConsoleDeps) {
   app.route('/', providerRoutes(deps));
   app.route('/', evalRoutes(deps));
   app.route('/', rolloutRoutes(deps));
+  app.route('/', canaryRoutes(deps));
   app.route('/', budgetRoutes(deps));
+  app.route('/', spendRoutes(deps));
   app.route('/', consoleAssetRoutes());
   return app;
 }

@@ -41,6 +41,8 @@ const ENDPOINTS: { method: string; path: string; body?: unknown }[] = [
   { method: 'GET', path: '/evals/999999' },
   { method: 'GET', path: '/rollouts' },
   { method: 'POST', path: '/rollouts/staging/verify' },
+  { method: 'GET', path: '/canary' },
+  { method: 'GET', path: '/spend' },
 ];
 
 const HOUR = 3_600_000;
@@ -109,6 +111,7 @@ describeEachWith('admin API: reading', startAdminStack, (use) => {
         '/api/v1/admin/budgets/plans/{name}',
         '/api/v1/admin/budgets/users/{user_id}',
         '/api/v1/admin/budgets/users/{user_id}/plan',
+        '/api/v1/admin/canary',
         '/api/v1/admin/environments',
         '/api/v1/admin/evals',
         '/api/v1/admin/evals/trend',
@@ -124,6 +127,7 @@ describeEachWith('admin API: reading', startAdminStack, (use) => {
         '/api/v1/admin/rollouts',
         '/api/v1/admin/rollouts/{environment}/verify',
         '/api/v1/admin/sign-in',
+        '/api/v1/admin/spend',
       ].sort(),
     );
     for (const path of adminPaths) {

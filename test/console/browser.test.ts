@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { setBudget } from '../../src/budgets/admin.ts';
+import { CanaryController } from '../../src/rollout/canary/controller.ts';
+import { abortCanary } from '../../src/rollout/canary/finish.ts';
+import { selectDueRuns } from '../../src/rollout/canary/sql.ts';
+import { startCanary } from '../../src/rollout/canary/start.ts';
 import { describeEachWith } from '../helpers/stack.ts';
+import { makeDue, recordFirstTries, testSettings } from '../rollout/canary-fixtures.ts';
 import {
   CONSOLE_API_KEY,
   type ConsoleServer,
@@ -65,11 +71,32 @@ async function startFixture(driver: ConsoleServer['driver']): Promise<Fixture> {
     await server.generate('openai=error:503;custom=error:500;openrouter=error:500');
     const { failed } = await seedJobs(server.db);
     await seedEvalRuns(server.db);
+    await seedSpend(server.db);
     return { server, failedJobs: failed, fallbackRequest, close: () => server.close() };
   } catch (error) {
     await server.close();
     throw error;
   }
+}
+
+/** The user who spent most in the fixture, and the plan they are on. */
+const BIG_SPENDER = '7d9f0c2e-5b1a-4c3e-9f8d-2a6b4c8e1f00';
+
+/** Priced calls of a few users and a budget plan, written as telemetry and by the budget command. */
+async function seedSpend(db: Fixture['server']['db']): Promise<void> {
+  await db.query(
+    `insert into public.ai_training_examples
+       (user_id, source, recipe, status, request_id, route_strategy, prompt_template_version,
+        selected_provider, latency_ms, cost_usd, created_at)
+     select case when n <= 4 then $1::uuid else gen_random_uuid() end, 'generation', 'gateway',
+            'succeeded', gen_random_uuid(), 'fallback', 'v1',
+            (array['openai', 'custom', 'openrouter'])[1 + n % 3], 200, 0.0125 * (1 + n % 5),
+            now() - make_interval(mins => n * 7)
+       from generate_series(1, 40) n`,
+    [BIG_SPENDER],
+  );
+  await setBudget(db, { plan: 'free', usd: 0.5, period: 'day' });
+  await setBudget(db, { user: BIG_SPENDER, usd: 5, period: 'month' });
 }
 
 /** A page of its own browser context, recording every page error and console error. */
@@ -409,7 +436,77 @@ describeEachWith('the console in chromium', startFixture, (use, driver) => {
     });
     await expect.poll(() => checks.locator('tbody tr').count()).toBeGreaterThan(0);
     await expect.poll(() => newest.textContent()).toMatch(/verify/);
+  });
+
+  it('shows a canary on the rollouts page: its state, its steps and a check against the thresholds', async () => {
+    const { server } = use();
+    const { db } = server;
+    const { run } = await startCanary(db, {
+      environment: 'prod',
+      provider: 'custom',
+      settings: testSettings({ steps: [5, 25, 50, 100], intervalMs: 3_600_000 }),
+      operator: 'console-test',
+    });
+    // Eight first tries to the candidate, one of which fell back: a failed check that holds.
+    await recordFirstTries(db, 'custom', 7);
+    await recordFirstTries(db, 'custom', 1, { fallbackUsed: true });
+    await recordFirstTries(db, 'openai', 20);
+    await makeDue(db, run.id);
+    const [due] = await selectDueRuns(db);
+    // The server's own controller may take the check first; either way there is one.
+    if (due) await new CanaryController({ db }).check(due);
+
+    const page = await signedIn();
+    await page.goto(`${server.url}/console/rollouts?environment=prod`);
+    const panel = page.locator('section[aria-labelledby="rollouts-canary"]');
+    await expect
+      .poll(() => panel.locator('.verdict').textContent())
+      .toMatch(/custom at 5 % of first tries\s*progressing/);
+    const steps = panel.getByRole('list', { name: 'Weight of the candidate at each step' });
+    expect(await steps.locator('li').allTextContents()).toEqual([
+      '5 % (current step)',
+      '25 %',
+      '50 %',
+      '100 %',
+    ]);
+    await expect(steps.locator('li[aria-current="step"]').textContent()).resolves.toMatch(/^5 %/);
+    const check = panel.locator('tbody tr').first();
+    await expect.poll(() => check.textContent()).toMatch(/12\.5 %\s*\/ max 5\.0 %/);
+    await expect(check.textContent()).resolves.toMatch(/8\s*\/ 5[\s\S]*failed\s*hold/);
     await screenshot(page, driver, 'rollouts');
+
+    await abortCanary(db, { environment: 'prod', operator: 'console-test' });
+    await expect
+      .poll(() => panel.textContent(), { timeout: 12_000 })
+      .toMatch(/aborted by console-test at 5%/);
+  });
+
+  it('shows spend per provider, the top users and the budgets on the overview', async () => {
+    const { server } = use();
+    const page = await signedIn();
+    await page.goto(`${server.url}/console`);
+    const spend = page.locator('section[aria-labelledby="overview-spend"]');
+    const spent = spend.locator('.stat', { hasText: 'Spent' }).locator('dd');
+    await expect.poll(() => spent.textContent()).toMatch(/^\$\d+\.\d{4}$/);
+    expect(Number((await spent.textContent())!.slice(1))).toBeGreaterThanOrEqual(1.2);
+    const providers = spend.locator('table', {
+      has: page.locator('caption', { hasText: 'Spend per provider' }),
+    });
+    expect(await providers.locator('tbody th').allTextContents()).toEqual(
+      expect.arrayContaining(['openai', 'custom', 'openrouter']),
+    );
+    const top = spend.locator('table', {
+      has: page.locator('caption', { hasText: 'The users who spent most' }),
+    });
+    const first = top.locator('tbody tr').first();
+    await expect(first.locator('a').getAttribute('title')).resolves.toBe(BIG_SPENDER);
+    await expect(first.textContent()).resolves.toMatch(/\$5\.0000 a month/);
+    const budgets = page.locator('section[aria-labelledby="overview-budgets"]');
+    await expect(budgets.locator('tbody tr').first().textContent()).resolves.toMatch(
+      /free\s*\$0\.5000 a day/,
+    );
+    await page.getByLabel('Window').selectOption('7d');
+    await expect.poll(() => spend.textContent()).toMatch(/Capped at the last 24 hours/);
   });
 
   it('shows eval runs with their verdicts, failed gates and metric trends', async () => {

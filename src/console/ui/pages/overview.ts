@@ -11,6 +11,7 @@ import { html } from '../html.ts';
 import { overviewCharts } from '../overview-series.ts';
 import { BASE, type Location, navigate, withQuery } from '../router.ts';
 import { useResource } from '../use-resource.ts';
+import { SpendPanel } from './spend.ts';
 
 const WINDOWS: { value: Window; label: string }[] = [
   { value: '1h', label: 'Last hour' },
@@ -142,5 +143,6 @@ export function OverviewPage({ location }: { location: Location }) {
         }
       <//>
     </div>
+    <${SpendPanel} window=${window} />
   `;
 }

@@ -11,6 +11,7 @@ import { html } from '../html.ts';
 import { BASE, type Location, navigate, withQuery } from '../router.ts';
 import { useAction } from '../use-action.ts';
 import { useResource } from '../use-resource.ts';
+import { CanaryPanel } from './canary.ts';
 
 type Target = Verification['target'];
 const TARGETS: { value: Target; label: string }[] = [
@@ -135,6 +136,7 @@ export function RolloutsPage({ location }: { location: Location }) {
         onChange=${(value: string) => navigate(withQuery(`${BASE}/rollouts`, { environment: value }), { replace: true })}
       />
     <//>
+    <${CanaryPanel} environment=${chosen || environments.value} />
     <${VerifyPanel} onDone=${reload} />
     <${Section} title="Rollout log" id="rollouts-log">
       <${ErrorNote} error=${error} />
