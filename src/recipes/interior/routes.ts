@@ -334,7 +334,11 @@ function submitDocs(maxBody: number) {
         },
       },
       400: { description: 'Invalid fields, images or mode/input combination', content: problem },
-      402: { description: 'Monthly quota used up', content: problem },
+      402: {
+        description:
+          "Monthly quota used up (`quota_exceeded`), or the caller's dollar budget cannot cover the render until its period resets (`budget_exceeded`, with Retry-After)",
+        content: problem,
+      },
       409: {
         description: 'Another generation in flight, or same Idempotency-Key running',
         content: problem,
