@@ -244,7 +244,7 @@ async function consoleEndpoints(
         ]
       : []),
     { name: 'jobs', description: 'counts of 24 h, queue, failed jobs', path: '/jobs' },
-    { name: 'jobs 7d', description: 'counts of 7 d', path: '/jobs?window=7d' },
+    { name: 'jobs 1h', description: 'counts of the last hour', path: '/jobs?window=1h' },
     {
       name: 'providers',
       description: 'configs, cooldowns, last hour of attempts',

@@ -15,7 +15,6 @@ const POLL_MS = 5_000;
 const WINDOWS: { value: Window; label: string }[] = [
   { value: '1h', label: 'Last hour' },
   { value: '24h', label: 'Last 24 hours' },
-  { value: '7d', label: 'Last 7 days' },
 ];
 
 function errorText(error: unknown): string {
