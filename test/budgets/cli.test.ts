@@ -3,10 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
-import { resolveConfig } from '../../src/config/resolve.ts';
-import { openDb } from '../../src/db/open.ts';
-import type { Db } from '../../src/db/types.ts';
+import { cliAgainst } from '../helpers/cli.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
 describeEachDriver('genloop budget (CLI)', (use, driver) => {
@@ -19,33 +16,11 @@ describeEachDriver('genloop budget (CLI)', (use, driver) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function run(argv: string[]) {
-    const global = driver === 'pg' ? [] : ['--data-dir', dataDir];
-    const env: NodeJS.ProcessEnv = {};
-    if (driver === 'pg') env.DATABASE_URL = use().url!;
-    let stdout = '';
-    let stderr = '';
-    const code = await main([...global, ...argv], {
-      env,
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { code, stdout, stderr };
-  }
-
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    if (driver === 'pg') return fn(use().db);
-    const db = await openDb(resolveConfig({ env: {}, flags: { dataDir } }));
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const { run, withDb } = cliAgainst({
+    driver,
+    database: use,
+    dataDir: () => dataDir,
+  });
 
   it('sets plans and users, and prints the status', async () => {
     const user = randomUUID();

@@ -2,18 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
-import { resolveConfig } from '../../src/config/resolve.ts';
-import { openDb } from '../../src/db/open.ts';
-import type { Db } from '../../src/db/types.ts';
+import { cliAgainst } from '../helpers/cli.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 import { providerRows } from './provider-rows.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const SLOW = 120_000;
 
@@ -28,35 +19,12 @@ describeEachDriver('genloop canary (CLI)', (use, driver) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** The CLI against this suite's database: Postgres by DATABASE_URL, PGlite by --data-dir. */
-  async function run(argv: string[]): Promise<Run> {
-    const global = driver === 'pg' ? [] : ['--data-dir', dataDir];
-    const env: NodeJS.ProcessEnv = { USER: 'ci-operator' };
-    if (driver === 'pg') env.DATABASE_URL = use().url!;
-    let stdout = '';
-    let stderr = '';
-    const code = await main([...global, ...argv], {
-      env,
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { code, stdout, stderr };
-  }
-
-  /** Runs `fn` on the database the CLI uses (for PGlite: opened while the CLI is not running). */
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    if (driver === 'pg') return fn(use().db);
-    const db = await openDb(resolveConfig({ env: {}, flags: { dataDir } }));
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const { run, withDb } = cliAgainst({
+    driver,
+    database: use,
+    dataDir: () => dataDir,
+    env: { USER: 'ci-operator' },
+  });
 
   /** Everything a canary command could change. */
   const snapshot = () =>
