@@ -21,6 +21,7 @@
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { createBenchDatabase, DEFAULT_DATABASE_URL, serverInfo } from '../lib/database.ts';
+import { positiveInteger } from '../lib/options.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { type ClusterOptions, type ClusterResult, runCluster } from './cluster.ts';
 
@@ -45,13 +46,7 @@ function parseOptions() {
       output: { type: 'string', default: RESULTS_DIR },
     },
   });
-  const positive = (name: keyof typeof values) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`--${name} takes a positive integer, got "${values[name]}"`);
-    }
-    return value;
-  };
+  const positive = (name: keyof typeof values) => positiveInteger(name, values[name] as string);
   const killEvery = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(values['kill-every']!);
   if (!killEvery)
     throw new Error(`--kill-every takes e.g. 3s or 500ms, got "${values['kill-every']}"`);

@@ -36,6 +36,7 @@ import {
   serverInfo,
 } from '../lib/database.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
+import { positiveInteger } from '../lib/options.ts';
 import {
   type Child,
   cpuTimeMs,
@@ -81,13 +82,7 @@ function parseOptions() {
       'node-options': { type: 'string', default: '' },
     },
   });
-  const positive = (name: string, text: string) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`--${name} takes a positive integer, got "${text}"`);
-    }
-    return value;
-  };
+  const positive = positiveInteger;
   const targets = values.targets.split(',').map((name) => name.trim());
   for (const target of targets) {
     if (!(TARGETS as readonly string[]).includes(target)) {

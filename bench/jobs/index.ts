@@ -35,6 +35,7 @@ import {
   userTokens,
 } from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
+import { positiveInteger } from '../lib/options.ts';
 import { type Child, cpuTimeMs, profileFlags, stopAll } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
@@ -65,14 +66,8 @@ function parseOptions() {
       simulator: { type: 'string', default: 'in-process' },
     },
   });
-  const positive = (name: string) => {
-    const text = values[name as keyof typeof values] as string;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`--${name} takes a positive integer, got "${text}"`);
-    }
-    return value;
-  };
+  const positive = (name: string) =>
+    positiveInteger(name, values[name as keyof typeof values] as string);
   if (values.simulator !== 'separate' && values.simulator !== 'in-process') {
     throw new Error(`--simulator takes separate or in-process, got "${values.simulator}"`);
   }

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { countPrunable, pruneTelemetry } from '../../src/sql/prune.ts';
 import { createBenchDatabase, DEFAULT_DATABASE_URL, serverInfo } from '../lib/database.ts';
+import { positiveInteger } from '../lib/options.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
@@ -30,13 +31,7 @@ function parseOptions() {
       output: { type: 'string', default: RESULTS_DIR },
     },
   });
-  const positive = (name: 'rows' | 'batch-size') => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`--${name} takes a positive integer, got "${values[name]}"`);
-    }
-    return value;
-  };
+  const positive = (name: 'rows' | 'batch-size') => positiveInteger(name, values[name]);
   return {
     rows: positive('rows'),
     batchSize: positive('batch-size'),
