@@ -218,7 +218,11 @@ export function chatCompletionRoutes(services: Services) {
           }),
         );
         setMetadataHeaders(c, routed.metadata, started, routed.attempts.at(-1)?.latencyMs);
-        return c.json(routed.result.completion, 200);
+        // The provider's own bytes when it kept them: nothing to serialise again, and fields
+        // genloop does not model reach the client as the provider sent them.
+        const { body: raw } = routed.result;
+        if (raw === undefined) return c.json(routed.result.completion, 200);
+        return c.body(raw, 200, { 'content-type': 'application/json' });
       } catch (error) {
         if (reservation) {
           await reservation.finish(error instanceof RouteError ? error.attempts : []);

@@ -1,6 +1,13 @@
-import { APIConnectionError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { AttemptTimeout, classifyStatus, retryAfterMs, toProviderError } from './errors.ts';
+import {
+  AttemptTimeout,
+  classifyStatus,
+  httpProviderError,
+  retryAfterMs,
+  toProviderError,
+} from './errors.ts';
+
+const headers = (values: Record<string, string>) => (name: string) => values[name] ?? null;
 
 describe('classifyStatus', () => {
   it.each([
@@ -20,45 +27,41 @@ describe('classifyStatus', () => {
 
 describe('retryAfterMs', () => {
   it('reads retry-after-ms, seconds and HTTP dates', () => {
-    expect(retryAfterMs(new Headers({ 'retry-after-ms': '1500' }))).toBe(1500);
-    expect(retryAfterMs(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    expect(retryAfterMs(headers({ 'retry-after-ms': '1500' }))).toBe(1500);
+    expect(retryAfterMs(headers({ 'retry-after': '2' }))).toBe(2000);
     const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(retryAfterMs(new Headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:03 GMT' }), now)).toBe(
+    expect(retryAfterMs(headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:03 GMT' }), now)).toBe(
       3000,
     );
-    expect(retryAfterMs(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
+    expect(retryAfterMs(headers({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(retryAfterMs(undefined)).toBeUndefined();
   });
 });
 
-describe('toProviderError', () => {
+describe('httpProviderError', () => {
   it('parses the error body and spots content-policy refusals', () => {
-    const refusal = APIError.generate(
-      400,
-      {
-        error: {
-          code: 'content_policy_violation',
-          message: 'refused',
-          type: 'invalid_request_error',
-        },
+    const error = httpProviderError('openai', 400, headers({}), {
+      error: {
+        code: 'content_policy_violation',
+        message: 'refused',
+        type: 'invalid_request_error',
       },
-      undefined,
-      new Headers(),
-    );
-    const error = toProviderError('openai', refusal, false);
+    });
     expect(error.errorClass).toBe('content_policy');
     expect(error.retryable).toBe(false);
     expect(error.status).toBe(400);
+    expect(error.message).toBe('openai answered 400: refused');
+    expect(error.body).toEqual({
+      code: 'content_policy_violation',
+      message: 'refused',
+      type: 'invalid_request_error',
+    });
   });
 
   it('keeps Retry-After of a 429', () => {
-    const limited = APIError.generate(
-      429,
-      { error: { message: 'slow down' } },
-      undefined,
-      new Headers({ 'retry-after': '3' }),
-    );
-    const error = toProviderError('openrouter', limited, false);
+    const error = httpProviderError('openrouter', 429, headers({ 'retry-after': '3' }), {
+      error: { message: 'slow down' },
+    });
     expect(error).toMatchObject({
       errorClass: 'rate_limited',
       retryable: true,
@@ -67,16 +70,25 @@ describe('toProviderError', () => {
     });
   });
 
-  it('tells a timeout from a cancel and a network failure', () => {
+  it('classifies a body that is not OpenAI-shaped by its status alone', () => {
+    const error = httpProviderError('custom', 502, headers({}), '<html>bad gateway</html>');
+    expect(error).toMatchObject({ errorClass: 'server_error', retryable: true, status: 502 });
+    expect(error.message).toBe('custom answered 502: <html>bad gateway</html>');
+    expect(httpProviderError('custom', 500, headers({}), undefined).message).toBe(
+      'custom answered 500: no error message',
+    );
+  });
+});
+
+describe('toProviderError', () => {
+  it('tells a timeout from a cancel', () => {
     const abort = new DOMException('aborted', 'AbortError');
     expect(toProviderError('custom', abort, true).errorClass).toBe('timeout');
     expect(toProviderError('custom', abort, false).errorClass).toBe('canceled');
-    expect(
-      toProviderError('custom', new APIConnectionError({ message: 'reset' }), false),
-    ).toMatchObject({
-      errorClass: 'network',
-      retryable: true,
+    expect(toProviderError('custom', new AttemptTimeout(50), true).errorClass).toBe('timeout');
+    expect(toProviderError('custom', new Error('odd'), false)).toMatchObject({
+      errorClass: 'unknown',
+      retryable: false,
     });
-    expect(new AttemptTimeout(50).name).toBe('TimeoutError');
   });
 });

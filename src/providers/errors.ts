@@ -1,4 +1,3 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
 import type { ProviderName } from './types.ts';
 
@@ -86,8 +85,47 @@ const CONTENT_POLICY_CODES = new Set([
 ]);
 
 /**
- * Turns whatever an SDK call threw into a {@link ProviderError}. `timedOut` tells an abort by
- * genloop's per-attempt timeout apart from the caller going away.
+ * The failure a provider's non-2xx answer stands for: classified by its status, a content-policy
+ * refusal told apart by the error body's code, with the provider's Retry-After. `body` is the
+ * parsed answer; OpenAI-style APIs wrap the details in an `error` object.
+ */
+export function httpProviderError(
+  provider: ProviderName,
+  status: number,
+  header: (name: string) => string | null,
+  body: unknown,
+): ProviderError {
+  const details =
+    body !== null && typeof body === 'object' && 'error' in body
+      ? (body as { error: unknown }).error
+      : body;
+  const parsed = errorBodySchema.safeParse(details);
+  const code = parsed.success ? String(parsed.data.code ?? parsed.data.type ?? '') : '';
+  let { errorClass, retryable } = classifyStatus(status);
+  if (CONTENT_POLICY_CODES.has(code)) {
+    errorClass = 'content_policy';
+    retryable = false;
+  }
+  const message =
+    parsed.success && parsed.data.message
+      ? parsed.data.message
+      : typeof details === 'string'
+        ? details.slice(0, 200)
+        : 'no error message';
+  return new ProviderError({
+    provider,
+    message: `${provider} answered ${status}: ${message}`,
+    status,
+    errorClass,
+    retryable,
+    retryAfterMs: retryAfterMs(header),
+    body: details,
+  });
+}
+
+/**
+ * Turns whatever a provider call threw into a {@link ProviderError}. `timedOut` tells an abort
+ * by genloop's per-attempt timeout apart from the caller going away.
  */
 export function toProviderError(
   provider: ProviderName,
@@ -95,7 +133,7 @@ export function toProviderError(
   timedOut: boolean,
 ): ProviderError {
   if (error instanceof ProviderError) return error;
-  if (error instanceof APIUserAbortError || isAbortError(error)) {
+  if (isAbortError(error)) {
     return timedOut
       ? new ProviderError({
           provider,
@@ -112,43 +150,6 @@ export function toProviderError(
           cause: error,
         });
   }
-  if (error instanceof APIConnectionTimeoutError) {
-    return new ProviderError({
-      provider,
-      message: 'provider call timed out',
-      errorClass: 'timeout',
-      retryable: true,
-      cause: error,
-    });
-  }
-  if (error instanceof APIConnectionError) {
-    return new ProviderError({
-      provider,
-      message: `connection failed: ${error.message}`,
-      errorClass: 'network',
-      retryable: true,
-      cause: error,
-    });
-  }
-  if (error instanceof APIError && typeof error.status === 'number') {
-    const parsed = errorBodySchema.safeParse(error.error);
-    const code = parsed.success ? String(parsed.data.code ?? parsed.data.type ?? '') : '';
-    let { errorClass, retryable } = classifyStatus(error.status);
-    if (CONTENT_POLICY_CODES.has(code)) {
-      errorClass = 'content_policy';
-      retryable = false;
-    }
-    return new ProviderError({
-      provider,
-      message: `${provider} answered ${error.status}: ${parsed.success && parsed.data.message ? parsed.data.message : error.message}`,
-      status: error.status,
-      errorClass,
-      retryable,
-      retryAfterMs: retryAfterMs(error.headers),
-      body: error.error,
-      cause: error,
-    });
-  }
   const message = error instanceof Error ? error.message : String(error);
   return new ProviderError({
     provider,
@@ -161,13 +162,13 @@ export function toProviderError(
 
 /** Reads `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(
-  headers: Headers | undefined,
+  header: ((name: string) => string | null) | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
+  if (!header) return undefined;
+  const ms = header('retry-after-ms');
   if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
-  const value = headers.get('retry-after');
+  const value = header('retry-after');
   if (value === null) return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value) * 1000);
   const date = Date.parse(value);

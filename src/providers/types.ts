@@ -34,6 +34,12 @@ export interface ChatResult {
   content: string;
   usage: Usage;
   providerRequestId: string | undefined;
+  /**
+   * The answer's JSON text exactly as the provider sent it, when the provider kept it: a gateway
+   * relays these bytes instead of serialising `completion` again (fields genloop does not know
+   * reach the client untouched).
+   */
+  body?: string;
 }
 
 /** One call's options: its abort signal (timeout and caller) and headers for the simulator. */

@@ -1,7 +1,7 @@
-import OpenAI from 'openai';
 import { abortedByTimeout, ProviderError, toProviderError } from '../errors.ts';
 import type {
   CallOptions,
+  ChatCompletion,
   ChatCompletionChunk,
   ChatRequest,
   ChatResult,
@@ -10,7 +10,7 @@ import type {
   TextProvider,
   Usage,
 } from '../types.ts';
-import { createKeepAliveFetch } from './keep-alive-fetch.ts';
+import { headerValue, WireClient } from './wire.ts';
 
 /** Transport of an OpenAI-compatible provider: where it is and how to authenticate. */
 export interface OpenAICompatibleTransport {
@@ -19,25 +19,25 @@ export interface OpenAICompatibleTransport {
   apiKey: string;
   servedBy: 'api' | 'simulator';
   defaultHeaders?: Record<string, string>;
-  /** The SDK's fetch; default: {@link createKeepAliveFetch}, one connection pool per provider. */
-  fetch?: typeof fetch;
+  /** Most open connections to the API (default: unbounded). */
+  maxSockets?: number;
 }
 
 /**
- * The shared base of every OpenAI-compatible provider (openai, openrouter, custom), built on the
- * official openai SDK with its retries off: backoff, timeouts and fallback belong to the router.
+ * The shared base of every OpenAI-compatible provider (openai, openrouter, custom), speaking the
+ * chat completions wire format itself over a keep-alive pool ({@link WireClient}): the request
+ * is the caller's body as JSON, the answer is parsed once and its bytes kept, so that a gateway
+ * can hand them to its client unchanged. Retries, timeouts and fallback belong to the router.
  */
 export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransport): TextProvider {
-  const client = new OpenAI({
-    apiKey: transport.apiKey,
-    baseURL: transport.baseURL,
-    maxRetries: 0,
-    fetch: transport.fetch ?? createKeepAliveFetch().fetch,
-    // The router's AbortSignal bounds each attempt; this only guards against a missing one.
-    timeout: 600_000,
-    ...(transport.defaultHeaders ? { defaultHeaders: transport.defaultHeaders } : {}),
-  });
   const { name } = transport;
+  const wire = new WireClient({
+    name,
+    baseURL: transport.baseURL,
+    apiKey: transport.apiKey,
+    defaultHeaders: transport.defaultHeaders,
+    maxSockets: transport.maxSockets,
+  });
 
   return {
     name,
@@ -45,18 +45,20 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
 
     async generate(request: ChatRequest, options: CallOptions): Promise<ChatResult> {
       try {
-        const { data, response } = await client.chat.completions
-          .create(
-            { ...request, stream: false },
-            { signal: options.signal, headers: options.headers ?? {} },
-          )
-          .withResponse();
-        const content = data.choices[0]?.message?.content ?? '';
+        const answer = await wire.post(
+          '/chat/completions',
+          JSON.stringify(request),
+          options.signal,
+          options.headers,
+        );
+        const { text, data } = await wire.json(answer, options.signal);
+        const completion = asCompletion(name, data);
         return {
-          completion: data,
-          content,
-          usage: usageOf(data.usage),
-          providerRequestId: response.headers.get('x-request-id') ?? data.id,
+          completion,
+          content: completion.choices[0]?.message?.content ?? '',
+          usage: usageOf(completion.usage),
+          providerRequestId: headerValue(answer.headers, 'x-request-id') ?? completion.id,
+          body: text,
         };
       } catch (error) {
         throw toProviderError(name, error, abortedByTimeout(options.signal));
@@ -64,35 +66,38 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
     },
 
     async stream(request: ChatRequest, options: CallOptions): Promise<ChatStream> {
-      let response: Response;
-      let stream: AsyncIterable<ChatCompletionChunk>;
+      let answer: Awaited<ReturnType<WireClient['post']>>;
       try {
-        const result = await client.chat.completions
-          .create(
-            { ...request, stream: true, stream_options: { include_usage: true } },
-            { signal: options.signal, headers: options.headers ?? {} },
-          )
-          .withResponse();
-        stream = result.data;
-        response = result.response;
+        answer = await wire.post(
+          '/chat/completions',
+          JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
+          options.signal,
+          options.headers,
+        );
       } catch (error) {
         throw toProviderError(name, error, abortedByTimeout(options.signal));
       }
       let usage: Usage = { inputTokens: undefined, outputTokens: undefined, costUsd: undefined };
       return {
-        providerRequestId: response.headers.get('x-request-id') ?? undefined,
+        providerRequestId: headerValue(answer.headers, 'x-request-id') ?? undefined,
         usage: () => usage,
         async *[Symbol.asyncIterator]() {
           try {
-            for await (const chunk of stream) {
+            for await (const event of wire.events(answer, options.signal)) {
+              const chunk = event as ChatCompletionChunk;
               if (chunk.usage) usage = usageOf(chunk.usage);
               yield chunk;
             }
           } catch (error) {
             const failure = toProviderError(name, error, abortedByTimeout(options.signal));
             // Anything but a timeout or cancel during iteration means the stream broke.
-            if (failure.errorClass === 'timeout' || failure.errorClass === 'canceled')
+            if (
+              failure.errorClass === 'timeout' ||
+              failure.errorClass === 'canceled' ||
+              failure.errorClass === 'stream_cut'
+            ) {
               throw failure;
+            }
             throw new ProviderError({
               provider: name,
               message: `stream broke: ${failure.message}`,
@@ -108,7 +113,25 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
   };
 }
 
-function usageOf(usage: OpenAI.Completions.CompletionUsage | null | undefined): Usage {
+/** A 2xx answer that is not a chat completion is the provider's fault, not the caller's. */
+function asCompletion(name: ProviderName, data: unknown): ChatCompletion {
+  if (
+    data === null ||
+    typeof data !== 'object' ||
+    !Array.isArray((data as { choices?: unknown }).choices)
+  ) {
+    throw new ProviderError({
+      provider: name,
+      message: `${name} answered 2xx without a choices array`,
+      errorClass: 'unknown',
+      retryable: false,
+      body: data,
+    });
+  }
+  return data as ChatCompletion;
+}
+
+function usageOf(usage: ChatCompletion['usage'] | null | undefined): Usage {
   const cost = (usage as { cost?: unknown } | null | undefined)?.cost;
   return {
     inputTokens: usage?.prompt_tokens,

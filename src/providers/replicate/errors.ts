@@ -55,7 +55,7 @@ export function toReplicateError(
       status: response.status,
       errorClass,
       retryable,
-      retryAfterMs: retryAfterMs(response.headers),
+      retryAfterMs: retryAfterMs((name) => response.headers.get(name)),
       body: options.body,
       cause: error,
     });

@@ -1,0 +1,347 @@
+import { Readable } from 'node:stream';
+import {
+  brotliDecompressSync,
+  createBrotliDecompress,
+  createGunzip,
+  createInflate,
+  gunzipSync,
+  inflateSync,
+} from 'node:zlib';
+import { type Dispatcher, Pool } from 'undici';
+import { httpProviderError, ProviderError } from '../errors.ts';
+import type { ProviderName } from '../types.ts';
+
+/** Where an OpenAI-compatible API is and how a call to it is signed. */
+export interface WireTarget {
+  name: ProviderName;
+  /** The API's base URL, `/v1` (or its equivalent) included. */
+  baseURL: string;
+  apiKey: string;
+  /** Sent with every call (OpenRouter's attribution headers). */
+  defaultHeaders?: Record<string, string> | undefined;
+  /** Most open connections to the API (default: unbounded). */
+  maxSockets?: number | undefined;
+  /** An idle connection is closed after this long, or sooner when the server says so (ms). */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** The head of an answer: status and headers as undici gives them, lower-case names. */
+export type WireHeaders = Dispatcher.ResponseData['headers'];
+
+/** A successful answer whose body is still to be read. */
+export interface WireAnswer {
+  headers: WireHeaders;
+  body: Dispatcher.ResponseData['body'];
+}
+
+/**
+ * The HTTP side of an OpenAI-compatible provider, without an SDK: a JSON body sent over one
+ * undici keep-alive pool for the API's origin, the answer read as bytes. Building the request is
+ * a `JSON.stringify` and reading it a `JSON.parse`; an SDK's request builder, its header merging,
+ * debug formatting and `Response` objects cost more CPU per call than all of genloop's routing.
+ *
+ * Every failure leaves as a {@link ProviderError} classified as the router expects: a non-2xx
+ * answer by its status, body and Retry-After; a refused or reset connection as `network`; an
+ * abort by the caller's signal as the signal's own reason (the router tells a timeout from a
+ * cancel by it).
+ */
+export class WireClient {
+  readonly name: ProviderName;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(target: WireTarget) {
+    const url = new URL(target.baseURL);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`${target.name}: base URL must be http(s), got ${target.baseURL}`);
+    }
+    if (
+      target.maxSockets !== undefined &&
+      (!Number.isInteger(target.maxSockets) || target.maxSockets <= 0)
+    ) {
+      throw new TypeError(`${target.name}: maxSockets must be a positive integer`);
+    }
+    this.name = target.name;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const idle = target.idleTimeoutMs ?? 15_000;
+    this.pool = new Pool(url.origin, {
+      connections: target.maxSockets ?? null,
+      keepAliveTimeout: idle,
+      keepAliveMaxTimeout: idle,
+      // The router bounds every attempt with its own signal, the body included.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(target.defaultHeaders ?? {})) {
+      headers[name.toLowerCase()] = value;
+    }
+    headers.authorization = `Bearer ${target.apiKey}`;
+    headers['content-type'] = 'application/json';
+    headers.accept = 'application/json';
+    // API answers are small: compressing them costs both ends more CPU than it saves on a
+    // keep-alive connection. A provider that compresses anyway is still read (below).
+    headers['accept-encoding'] = 'identity';
+    this.headers = headers;
+  }
+
+  /**
+   * POSTs `body` (JSON text) to `path` under the base URL. Resolves on a 2xx head; a non-2xx
+   * answer is read whole and thrown as its ProviderError.
+   */
+  async post(
+    path: string,
+    body: string,
+    signal: AbortSignal,
+    extraHeaders?: Record<string, string>,
+  ): Promise<WireAnswer> {
+    if (signal.aborted) throw signal.reason;
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await this.pool.request({
+        path: this.basePath + path,
+        method: 'POST',
+        headers: extraHeaders ? { ...this.headers, ...extraHeaders } : this.headers,
+        body,
+        signal,
+      });
+    } catch (error) {
+      throw this.transportError(error, signal);
+    }
+    const { statusCode: status, headers } = answer;
+    if (status >= 200 && status < 300) return { headers, body: answer.body };
+    const text = await readText({ headers, body: answer.body }).catch((error: unknown) => {
+      throw this.transportError(error, signal);
+    });
+    throw httpProviderError(this.name, status, (name) => headerValue(headers, name), parse(text));
+  }
+
+  /** Reads a 2xx answer's JSON body whole. */
+  async json(answer: WireAnswer, signal: AbortSignal): Promise<{ text: string; data: unknown }> {
+    let text: string;
+    try {
+      text = await readText(answer);
+    } catch (error) {
+      throw this.transportError(error, signal);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ProviderError({
+        provider: this.name,
+        message: `${this.name} answered 2xx with a body that is not JSON: ${text.slice(0, 200)}`,
+        errorClass: 'unknown',
+        retryable: false,
+      });
+    }
+    return { text, data };
+  }
+
+  /**
+   * The events of a 2xx `text/event-stream` answer, `data` by `data`, until `[DONE]` or the end
+   * of the body. A body that ends inside an event, breaks, or carries an `error` event throws.
+   */
+  async *events(answer: WireAnswer, signal: AbortSignal): AsyncGenerator<unknown> {
+    const parser = new SseParser();
+    const text = decodedStream(answer);
+    try {
+      for await (const chunk of text) {
+        for (const data of parser.push(chunk as string)) {
+          if (data === '[DONE]') return;
+          yield this.event(data);
+        }
+      }
+      for (const data of parser.end()) {
+        if (data === '[DONE]') return;
+        yield this.event(data);
+      }
+      if (parser.midEvent) {
+        throw new ProviderError({
+          provider: this.name,
+          message: 'stream ended inside an event',
+          errorClass: 'stream_cut',
+          retryable: true,
+        });
+      }
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      throw this.transportError(error, signal);
+    } finally {
+      // A consumer that stops early (the client went away) must not leave the socket busy.
+      if (!answer.body.destroyed) answer.body.destroy();
+      if (text !== answer.body && !text.destroyed) text.destroy();
+    }
+  }
+
+  /** Closes the pool once the calls in flight have finished. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private event(data: string): unknown {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      throw new ProviderError({
+        provider: this.name,
+        message: `stream event is not JSON: ${data.slice(0, 200)}`,
+        errorClass: 'stream_cut',
+        retryable: true,
+      });
+    }
+    const failure = (parsed as { error?: unknown } | null)?.error;
+    if (failure !== undefined && failure !== null) {
+      const message = (failure as { message?: unknown }).message;
+      throw new ProviderError({
+        provider: this.name,
+        message: `stream error event: ${typeof message === 'string' ? message : JSON.stringify(failure).slice(0, 200)}`,
+        errorClass: 'stream_cut',
+        retryable: true,
+        body: failure,
+      });
+    }
+    return parsed;
+  }
+
+  /** An abort stays the signal's reason; anything else on the wire is a network failure. */
+  private transportError(error: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted) return signal.reason;
+    if (error instanceof ProviderError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown } | null)?.code;
+    return new ProviderError({
+      provider: this.name,
+      message: `connection failed: ${message}${typeof code === 'string' ? ` (${code})` : ''}`,
+      errorClass: 'network',
+      retryable: true,
+      cause: error,
+    });
+  }
+}
+
+/** One header of an undici answer (several values are joined as a Headers object would). */
+export function headerValue(headers: WireHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text === '' ? undefined : text;
+  }
+}
+
+async function readText({ headers, body }: WireAnswer): Promise<string> {
+  const encoding = headerValue(headers, 'content-encoding');
+  if (encoding === null || encoding === 'identity') return body.text();
+  const bytes = Buffer.from(await body.arrayBuffer());
+  return decompress(encoding, bytes).toString('utf8');
+}
+
+function decompress(encoding: string, bytes: Buffer): Buffer {
+  switch (encoding.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(bytes);
+    case 'deflate':
+      return inflateSync(bytes);
+    case 'br':
+      return brotliDecompressSync(bytes);
+    default:
+      throw new Error(`unsupported content-encoding ${encoding}`);
+  }
+}
+
+/** The body as UTF-8 text, decompressed on the way when the provider compressed it. */
+function decodedStream({ headers, body }: WireAnswer): Readable {
+  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  let stream: Readable = body;
+  if (encoding && encoding !== 'identity') {
+    const inflater =
+      encoding === 'gzip' || encoding === 'x-gzip'
+        ? createGunzip()
+        : encoding === 'deflate'
+          ? createInflate()
+          : encoding === 'br'
+            ? createBrotliDecompress()
+            : undefined;
+    if (!inflater) throw new Error(`unsupported content-encoding ${encoding}`);
+    stream = body.pipe(inflater);
+    body.once('error', (error) => inflater.destroy(error));
+  }
+  // setEncoding keeps a character split across two packets whole.
+  stream.setEncoding('utf8');
+  return stream instanceof Readable ? stream : Readable.from(stream);
+}
+
+/**
+ * Server-sent events, incrementally: text in any slicing, each complete event's `data` out
+ * (several `data:` lines joined by newlines, as the format says). Comments, `event:`, `id:` and
+ * `retry:` lines are read past: chat completion streams carry everything in `data`.
+ */
+export class SseParser {
+  private buffer = '';
+  private data: string[] = [];
+  /** True while a started event has not been ended by its blank line. */
+  midEvent = false;
+
+  push(text: string): string[] {
+    const out: string[] = [];
+    this.buffer += text;
+    let start = 0;
+    const { buffer } = this;
+    for (;;) {
+      const lf = buffer.indexOf('\n', start);
+      const cr = buffer.indexOf('\r', start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        // A CR at the very end may be the first half of a CRLF still in flight.
+        if (cr === buffer.length - 1) break;
+        end = cr;
+        next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        break;
+      }
+      this.line(buffer.slice(start, end), out);
+      start = next;
+    }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
+    if (this.buffer.length > 0) this.midEvent = true;
+    return out;
+  }
+
+  /** The body ended: a last line without its newline still counts, an unended event does not. */
+  end(): string[] {
+    const out: string[] = [];
+    if (this.buffer.length > 0) {
+      const rest = this.buffer.endsWith('\r') ? this.buffer.slice(0, -1) : this.buffer;
+      this.buffer = '';
+      this.line(rest, out);
+    }
+    return out;
+  }
+
+  private line(line: string, out: string[]): void {
+    if (line === '') {
+      if (this.data.length > 0)
+        out.push(this.data.length === 1 ? this.data[0]! : this.data.join('\n'));
+      this.data = [];
+      this.midEvent = false;
+      return;
+    }
+    this.midEvent = true;
+    if (line.startsWith('data:')) {
+      this.data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+    }
+  }
+}
