@@ -164,7 +164,10 @@ export function chatCompletionRoutes(services: Services) {
       const reservation = await services.budgets.reserve({
         userId,
         reservationId: randomUUID(),
-        promptBytes: Buffer.byteLength(JSON.stringify(rest)),
+        // Read only when a budget applies: serialising every request to size it is not free.
+        get promptBytes() {
+          return Buffer.byteLength(JSON.stringify(rest));
+        },
         maxOutputTokens: ownCap,
         choices: body.n,
         candidates: async () =>
@@ -462,7 +465,10 @@ function setMetadataHeaders(
 }
 
 function lastUserText(messages: Array<{ role: string; content: unknown }>): string | null {
-  const last = [...messages].reverse().find((message) => message.role === 'user');
+  let last: { role: string; content: unknown } | undefined;
+  for (let index = messages.length - 1; index >= 0 && !last; index--) {
+    if (messages[index]!.role === 'user') last = messages[index];
+  }
   if (!last) return null;
   if (typeof last.content === 'string') return last.content;
   if (Array.isArray(last.content)) {
