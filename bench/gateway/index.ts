@@ -621,6 +621,7 @@ function summarise(
   const portkeyCpu = saturated('portkey')?.cpuMsPerResponse.portkey ?? null;
   const genloop500 = addedAt('genloop', '500/s');
   const portkey500 = addedAt('portkey', '500/s');
+  const cpuAt500 = (target: Target) => find(target, '500/s')?.cpuMsPerResponse[target] ?? null;
   return {
     added,
     maxThroughputRps: maxThroughput,
@@ -641,7 +642,9 @@ function summarise(
         portkeyCpu,
         genloopCpu === null || genloopPostgresCpu === null ? null : genloopCpu + genloopPostgresCpu,
       ),
-      /** genloop's max throughput / Portkey's (target ≥ 10). */
+      /** genloop's CPU per response / the bare Node proxy's at 500 req/s (target ≤ 2). */
+      cpuGenloopOverNodeProxyAt500: ratio(cpuAt500('genloop'), cpuAt500('node-proxy')),
+      /** genloop's max throughput / Portkey's (target ≥ 4). */
       throughputGenloopOverPortkey: ratio(maxThroughput.genloop, maxThroughput.portkey),
       /**
        * The bare Node proxy's max throughput / Portkey's: the most any Node gateway could reach
@@ -655,11 +658,19 @@ function summarise(
       addedP99PortkeyOverGenloopAt500: ratio(portkey500?.addedP99Ms, genloop500?.addedP99Ms),
     },
     targets: {
-      addedP50At500Ms: { target: 1, genloop: genloop500?.addedP50Ms ?? null },
+      addedP50At500Ms: { target: 0.5, genloop: genloop500?.addedP50Ms ?? null },
       addedP99At500Ms: { target: 5, genloop: genloop500?.addedP99Ms ?? null },
       throughputRatio: {
-        target: 10,
+        target: 4,
         genloopOverPortkey: ratio(maxThroughput.genloop, maxThroughput.portkey),
+      },
+      throughputOverNodeProxy: {
+        target: 0.5,
+        genloopOverNodeProxy: ratio(maxThroughput.genloop, maxThroughput['node-proxy']),
+      },
+      cpuOverNodeProxyAt500: {
+        target: 2,
+        genloopOverNodeProxy: ratio(cpuAt500('genloop'), cpuAt500('node-proxy')),
       },
     },
     telemetry: telemetry ? { ...telemetry, genloopExit } : null,
@@ -703,7 +714,7 @@ function printTables(
     {
       measure: 'genloop added p50 at 500 req/s (ms)',
       value: summary.targets.addedP50At500Ms.genloop,
-      target: '<= 1',
+      target: '<= 0.5',
     },
     {
       measure: 'genloop added p99 at 500 req/s (ms)',
@@ -713,7 +724,7 @@ function printTables(
     {
       measure: 'throughput genloop / portkey',
       value: summary.ratios.throughputGenloopOverPortkey,
-      target: '>= 10',
+      target: '>= 4',
     },
     {
       measure: 'throughput node-proxy / portkey (ceiling of any node gateway)',
@@ -723,7 +734,12 @@ function printTables(
     {
       measure: 'throughput genloop / node-proxy',
       value: summary.ratios.throughputGenloopOverNodeProxy,
-      target: '',
+      target: '>= 0.5',
+    },
+    {
+      measure: 'cpu per response at 500 req/s, genloop / node-proxy',
+      value: summary.ratios.cpuGenloopOverNodeProxyAt500,
+      target: '<= 2',
     },
     {
       measure: 'cpu per response at saturation, portkey / genloop',
