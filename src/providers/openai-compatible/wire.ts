@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import {
   brotliDecompressSync,
   createBrotliDecompress,
@@ -50,6 +51,8 @@ export class WireClient {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  /** With a connection limit a call can wait for a socket, and undici reads its signal only once it has one. */
+  private readonly bounded: boolean;
 
   constructor(target: WireTarget) {
     const url = new URL(target.baseURL);
@@ -63,6 +66,7 @@ export class WireClient {
       throw new TypeError(`${target.name}: maxSockets must be a positive integer`);
     }
     this.name = target.name;
+    this.bounded = target.maxSockets !== undefined;
     this.basePath = url.pathname.replace(/\/+$/, '');
     const idle = target.idleTimeoutMs ?? 15_000;
     this.pool = new Pool(url.origin, {
@@ -99,13 +103,14 @@ export class WireClient {
     if (signal.aborted) throw signal.reason;
     let answer: Dispatcher.ResponseData;
     try {
-      answer = await this.pool.request({
+      const sent = this.pool.request({
         path: this.basePath + path,
         method: 'POST',
         headers: extraHeaders ? { ...this.headers, ...extraHeaders } : this.headers,
         body,
         signal,
       });
+      answer = await (this.bounded ? untilAborted(sent, signal) : sent);
     } catch (error) {
       throw this.transportError(error, signal);
     }
@@ -145,13 +150,21 @@ export class WireClient {
    */
   async *events(answer: WireAnswer, signal: AbortSignal): AsyncGenerator<unknown> {
     const parser = new SseParser();
-    const text = decodedStream(answer);
+    // undici's body ignores setEncoding: a character split across two packets is kept whole
+    // by decoding here.
+    const decoder = new StringDecoder('utf8');
+    let bytes: Readable = answer.body;
     try {
-      for await (const chunk of text) {
-        for (const data of parser.push(chunk as string)) {
+      bytes = decompressed(answer);
+      for await (const chunk of bytes) {
+        for (const data of parser.push(decoder.write(chunk as Buffer))) {
           if (data === '[DONE]') return;
           yield this.event(data);
         }
+      }
+      for (const data of parser.push(decoder.end())) {
+        if (data === '[DONE]') return;
+        yield this.event(data);
       }
       for (const data of parser.end()) {
         if (data === '[DONE]') return;
@@ -171,7 +184,7 @@ export class WireClient {
     } finally {
       // A consumer that stops early (the client went away) must not leave the socket busy.
       if (!answer.body.destroyed) answer.body.destroy();
-      if (text !== answer.body && !text.destroyed) text.destroy();
+      if (bytes !== answer.body && !bytes.destroyed) bytes.destroy();
     }
   }
 
@@ -222,6 +235,27 @@ export class WireClient {
   }
 }
 
+/**
+ * `sent`, or the signal's reason as soon as it aborts: a call queued behind a busy pool gives up
+ * on time. The request itself is aborted by undici when it reaches a socket.
+ */
+function untilAborted<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sent.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** One header of an undici answer (several values are joined as a Headers object would). */
 export function headerValue(headers: WireHeaders, name: string): string | null {
   const value = headers[name];
@@ -237,15 +271,22 @@ function parse(text: string): unknown {
   }
 }
 
+function contentEncoding(headers: WireHeaders): string | undefined {
+  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  return encoding === undefined || encoding === '' || encoding === 'identity'
+    ? undefined
+    : encoding;
+}
+
 async function readText({ headers, body }: WireAnswer): Promise<string> {
-  const encoding = headerValue(headers, 'content-encoding');
-  if (encoding === null || encoding === 'identity') return body.text();
+  const encoding = contentEncoding(headers);
+  if (encoding === undefined) return body.text();
   const bytes = Buffer.from(await body.arrayBuffer());
   return decompress(encoding, bytes).toString('utf8');
 }
 
 function decompress(encoding: string, bytes: Buffer): Buffer {
-  switch (encoding.trim().toLowerCase()) {
+  switch (encoding) {
     case 'gzip':
     case 'x-gzip':
       return gunzipSync(bytes);
@@ -258,26 +299,21 @@ function decompress(encoding: string, bytes: Buffer): Buffer {
   }
 }
 
-/** The body as UTF-8 text, decompressed on the way when the provider compressed it. */
-function decodedStream({ headers, body }: WireAnswer): Readable {
-  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
-  let stream: Readable = body;
-  if (encoding && encoding !== 'identity') {
-    const inflater =
-      encoding === 'gzip' || encoding === 'x-gzip'
-        ? createGunzip()
-        : encoding === 'deflate'
-          ? createInflate()
-          : encoding === 'br'
-            ? createBrotliDecompress()
-            : undefined;
-    if (!inflater) throw new Error(`unsupported content-encoding ${encoding}`);
-    stream = body.pipe(inflater);
-    body.once('error', (error) => inflater.destroy(error));
-  }
-  // setEncoding keeps a character split across two packets whole.
-  stream.setEncoding('utf8');
-  return stream instanceof Readable ? stream : Readable.from(stream);
+/** The body's bytes, decompressed on the way when the provider compressed them. */
+function decompressed({ headers, body }: WireAnswer): Readable {
+  const encoding = contentEncoding(headers);
+  if (encoding === undefined) return body;
+  const inflater =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined;
+  if (!inflater) throw new Error(`unsupported content-encoding ${encoding}`);
+  body.once('error', (error) => inflater.destroy(error));
+  return body.pipe(inflater);
 }
 
 /**
@@ -288,11 +324,16 @@ function decodedStream({ headers, body }: WireAnswer): Readable {
 export class SseParser {
   private buffer = '';
   private data: string[] = [];
+  /** The last text ended with a CR: an LF that starts the next is the rest of that CRLF. */
+  private afterCr = false;
   /** True while a started event has not been ended by its blank line. */
   midEvent = false;
 
   push(text: string): string[] {
     const out: string[] = [];
+    if (text === '') return out;
+    if (this.afterCr && text.charCodeAt(0) === 10) text = text.slice(1);
+    this.afterCr = false;
     this.buffer += text;
     let start = 0;
     const { buffer } = this;
@@ -302,10 +343,15 @@ export class SseParser {
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // A CR at the very end may be the first half of a CRLF still in flight.
-        if (cr === buffer.length - 1) break;
         end = cr;
-        next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        if (cr === buffer.length - 1) {
+          // A line ended by a CR is complete now (a stream of bare CRs must not wait for the
+          // next byte); an LF arriving next is the second half of a CRLF and is skipped.
+          this.afterCr = true;
+          next = cr + 1;
+        } else {
+          next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        }
       } else if (lf !== -1) {
         end = lf;
         next = lf + 1;
@@ -324,7 +370,7 @@ export class SseParser {
   end(): string[] {
     const out: string[] = [];
     if (this.buffer.length > 0) {
-      const rest = this.buffer.endsWith('\r') ? this.buffer.slice(0, -1) : this.buffer;
+      const rest = this.buffer;
       this.buffer = '';
       this.line(rest, out);
     }
