@@ -243,6 +243,17 @@ async function consoleEndpoints(
           },
         ]
       : []),
+    {
+      name: 'spend 1h',
+      description: 'dollars per provider and top users, last hour',
+      path: '/spend?window=1h',
+    },
+    { name: 'spend 24h', description: 'dollars per provider and top users, 24 h', path: '/spend' },
+    {
+      name: 'spend 7d',
+      description: 'dollars per provider and top users, 7 days',
+      path: '/spend?window=7d',
+    },
     { name: 'jobs', description: 'counts of 24 h, queue, failed jobs', path: '/jobs' },
     { name: 'jobs 1h', description: 'counts of the last hour', path: '/jobs?window=1h' },
     {
