@@ -1266,9 +1266,7 @@ CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USI
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
 
-CREATE INDEX ai_training_examples_cost_created_at_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (cost_usd, selected_provider, user_id) WHERE (cost_usd IS NOT NULL);
-
-CREATE INDEX ai_training_examples_created_at_filters_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe);
+CREATE INDEX ai_training_examples_created_at_list_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe, user_id, cost_usd);
 
 CREATE INDEX ai_training_examples_environment_planned_idx ON public.ai_training_examples USING btree (environment, planned_provider, created_at) INCLUDE (fallback_used, latency_ms, schema_valid, safety_compliant) WHERE (planned_provider IS NOT NULL);
 

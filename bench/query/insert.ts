@@ -2,19 +2,24 @@
  * What a telemetry write costs with the indexes and rollup triggers of ai_training_examples:
  * preloads the table (bench:query's fill), then inserts batches of rows the way the telemetry
  * writer flushes them (insertTrainingExamples, one jsonb parameter per batch) from a few writers
- * at once, and reports rows per second, the time of a batch and the WAL written per row. WAL per
- * row follows the work each index and rollup adds and hardly moves with the machine's load, so
- * it is the figure to compare between schemas; rows per second is the one users feel.
+ * at once, each on a connection of its own, and reports rows per second, the time of a batch and
+ * the CPU time the writers' Postgres backends spent per 1 000 rows (read from /proc when Postgres
+ * runs on this machine). CPU per row follows the work each index and rollup adds and moves
+ * little with the load of other work on the machine, so it is the figure to compare between
+ * schemas; rows per second is the one users feel. (WAL volume would be another, but Postgres 15
+ * counts it for the whole server only, where other databases' writes mix in.)
  *
  *   npx tsx bench/query/insert.ts [--preload 1000000] [--batches 400] [--batch-size 100]
- *                                 [--writers 2] [--until 20260217140000] [--database-url URL]
- *                                 [--database genloop_bench_insert] [--output bench/results]
+ *                                 [--writers 2] [--until 20260217140000] [--sql STATEMENTS]
+ *                                 [--database-url URL] [--database genloop_bench_insert]
+ *                                 [--output bench/results]
  *
  * `--until VERSION` migrates only up to that migration, so one tree measures the schema before
- * and after a change. Writes bench/results/insert-<date>.json. Times are reported, never asserted.
+ * and after a change; `--sql` runs statements after migrating (a variant: an index dropped or
+ * added) and is recorded with the result. Writes bench/results/insert-<date>.json. Times are reported, never asserted.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +42,7 @@ function parseOptions() {
       'batch-size': { type: 'string', default: '100' },
       writers: { type: 'string', default: '2' },
       until: { type: 'string' },
+      sql: { type: 'string' },
       'database-url': { type: 'string' },
       database: { type: 'string', default: 'genloop_bench_insert' },
       output: { type: 'string', default: RESULTS_DIR },
@@ -51,6 +57,7 @@ function parseOptions() {
     batchSize: positiveInteger('batch-size', values['batch-size']),
     writers: positiveInteger('writers', values.writers),
     until: values.until,
+    sql: values.sql,
     url: values['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     database: values.database,
     output: values.output,
@@ -119,11 +126,21 @@ function liveRow(): TrainingExampleRow {
   };
 }
 
-async function walBytes(db: Db): Promise<bigint> {
-  const { rows } = await db.query<{ lsn: string }>(
-    `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn`,
-  );
-  return BigInt(rows[0]!.lsn.split('.')[0]!);
+/** Clock ticks per second of /proc/<pid>/stat on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) a process has used, in ms; undefined where /proc cannot tell. */
+function cpuMs(pid: number): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (!existsSync(file)) return undefined;
+  // The command name may hold spaces; the fields after its closing parenthesis do not.
+  const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+async function backendPid(db: Db): Promise<number> {
+  const { rows } = await db.query<{ pid: number }>('select pg_backend_pid() as pid');
+  return rows[0]!.pid;
 }
 
 async function main(): Promise<void> {
@@ -135,13 +152,12 @@ async function main(): Promise<void> {
     max: 2,
     applicationName: 'genloop-bench-load',
   });
-  const writers = createPgDb({
-    connectionString: bench.url,
-    max: options.writers,
-    applicationName: 'genloop-bench-insert',
-  });
+  const writers = Array.from({ length: options.writers }, () =>
+    createPgDb({ connectionString: bench.url, max: 1, applicationName: 'genloop-bench-insert' }),
+  );
   try {
     const { applied } = await migrate(bench.db, { dir: migrations.dir });
+    if (options.sql) await bench.db.exec(options.sql);
     process.stderr.write(`migrated to ${applied.at(-1)}; preloading ${options.preload} rows\n`);
     await fillTrainingExamples(loader, options.preload, { jobs: 2 });
     const { rows: indexes } = await bench.db.query<{ count: number; bytes: string }>(
@@ -150,37 +166,41 @@ async function main(): Promise<void> {
          from pg_index where indrelid = 'public.ai_training_examples'::regclass`,
     );
     // One warm-up batch per writer: the first statement of a connection plans and caches.
-    await Promise.all(
-      Array.from({ length: options.writers }, () => insertTrainingExamples(writers, [liveRow()])),
-    );
+    await Promise.all(writers.map((writer) => insertTrainingExamples(writer, [liveRow()])));
     await bench.db.query('checkpoint');
+    const pids = await Promise.all(writers.map(backendPid));
+    const cpuBefore = pids.map(cpuMs);
 
     const batchMs: number[] = [];
-    const walBefore = await walBytes(bench.db);
     const started = performance.now();
     let next = 0;
-    const writer = async () => {
+    const write = async (writer: Db) => {
       while (next++ < options.batches) {
         const rows = Array.from({ length: options.batchSize }, liveRow);
         const before = performance.now();
-        await insertTrainingExamples(writers, rows);
+        await insertTrainingExamples(writer, rows);
         batchMs.push(performance.now() - before);
       }
     };
-    await Promise.all(Array.from({ length: options.writers }, writer));
+    await Promise.all(writers.map(write));
     const elapsedMs = performance.now() - started;
-    const walAfter = await walBytes(bench.db);
+    const cpuAfter = pids.map(cpuMs);
     const rowsWritten = options.batches * options.batchSize;
+    const backendCpuMs = cpuAfter.every((value) => value !== undefined)
+      ? cpuAfter.reduce((sum, value, index) => sum + value! - cpuBefore[index]!, 0)
+      : undefined;
 
     const result = {
       schemaUntil: applied.at(-1) ?? null,
+      variant: options.sql ?? null,
       indexes: indexes[0]!.count,
       indexBytesAfterPreload: Number(indexes[0]!.bytes),
       rows: rowsWritten,
       rowsPerSecond: Math.round(rowsWritten / (elapsedMs / 1000)),
       batchP50Ms: round(percentile(batchMs, 0.5)),
       batchP95Ms: round(percentile(batchMs, 0.95)),
-      walBytesPerRow: Math.round(Number(walAfter - walBefore) / rowsWritten),
+      backendCpuMsPer1000Rows:
+        backendCpuMs === undefined ? null : round((backendCpuMs / rowsWritten) * 1000, 1),
     };
     console.log(formatTable([result]));
     const file = writeResult(options.output, 'insert', {
@@ -192,7 +212,7 @@ async function main(): Promise<void> {
     });
     process.stderr.write(`wrote ${file}\n`);
   } finally {
-    await writers.close();
+    await Promise.all(writers.map((writer) => writer.close()));
     await loader.close();
     await bench.drop();
     migrations.cleanup();

@@ -18,10 +18,10 @@ export interface SpendInWindow {
   top_users: SpendRow[];
 }
 
-// One pass over the partial covering index of the rows with a known cost (an index-only scan
-// of the window), grouped with grouping sets per provider, per user and in total; only the
+// One pass over the (created_at, id) index that carries cost, provider and user (an index-only
+// scan of the window), grouped with grouping sets per provider, per user and in total; only the
 // users who spent most leave the database. A row of unknown cost is left out rather than
-// counted as free; the rows of the window are counted apart, from the created_at index, so the
+// counted as free; the rows of the window are counted apart, from the same index, so the
 // unknown ones are the difference.
 const RAW_SPEND_SQL = `
   with grouped as (
