@@ -305,15 +305,20 @@ begin
     raise exception 'genloop_refresh_rollups needs p_from < p_to (got % and %)', p_from, p_to
       using errcode = 'invalid_parameter_value';
   end if;
-  lock table public.ai_training_examples_hourly, public.ai_training_examples_daily
+  lock table public.ai_training_examples_hourly, public.ai_training_examples_daily,
+    public.ai_training_examples_user_daily, public.ai_training_examples_environment_hourly
     in exclusive mode;
   delete from public.ai_training_examples_hourly
     where bucket_start >= day_from and bucket_start < day_to;
   delete from public.ai_training_examples_daily
     where bucket_start >= day_from and bucket_start < day_to;
+  delete from public.ai_training_examples_user_daily
+    where bucket_start >= day_from and bucket_start < day_to;
+  delete from public.ai_training_examples_environment_hourly
+    where bucket_start >= day_from and bucket_start < day_to;
   changes := format(
     'select created_at, selected_provider, route_strategy, source, status, fallback_used,
-            latency_ms, 1 as sign
+            latency_ms, cost_usd, user_id, environment, 1 as sign
        from public.ai_training_examples
       where created_at >= %L and created_at < %L',
     day_from, day_to);
@@ -329,7 +334,7 @@ CREATE FUNCTION public.genloop_rollup_apply_sql(changes text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $_$
     select format($sql$
-with changes as (%1$s),
+with changes as materialized (%1$s),
 fine as (
   select
     date_trunc('hour', c.created_at at time zone 'UTC') at time zone 'UTC' as hour_start,
@@ -341,7 +346,9 @@ fine as (
     coalesce(sum(c.sign) filter (where c.status = 'succeeded'), 0) as succeeded_count,
     coalesce(sum(c.sign) filter (where c.status = 'failed'), 0) as failed_count,
     coalesce(sum(c.sign) filter (where c.fallback_used), 0) as fallback_count,
-    coalesce(sum(c.sign * c.latency_ms::bigint), 0) as latency_sum_ms
+    coalesce(sum(c.sign * c.latency_ms::bigint), 0) as latency_sum_ms,
+    coalesce(sum(c.sign * c.cost_usd), 0) as cost_usd,
+    coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0) as cost_count
   from changes c
   group by 1, 2, 3, 4, 5
 ),
@@ -366,7 +373,9 @@ deltas as (
       array_agg(f.latency_bucket) filter (where f.latency_bucket is not null),
       array_agg(f.total_count::bigint) filter (where f.latency_bucket is not null)
     ) as latency_histogram,
-    bool_or(f.latency_bucket is not null and f.total_count <> 0) as histogram_changed
+    bool_or(f.latency_bucket is not null and f.total_count <> 0) as histogram_changed,
+    sum(f.cost_usd) as cost_usd,
+    sum(f.cost_count)::bigint as cost_count
   from fine f
   cross join (values ('hour'), ('day')) as grain(name)
   group by 1, 2, 3, 4, 5
@@ -376,15 +385,17 @@ changed as (
   from deltas d
   where d.histogram_changed
      or (d.total_count, d.succeeded_count, d.failed_count, d.fallback_count, d.latency_count,
-         d.latency_sum_ms) <> (0, 0, 0, 0, 0, 0)
+         d.latency_sum_ms, d.cost_usd, d.cost_count) <> (0, 0, 0, 0, 0, 0, 0, 0)
 ),
 hourly as (
   insert into public.ai_training_examples_hourly as r (
     bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
-    failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram
+    failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+    cost_count
   )
   select bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
-         failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram
+         failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+         cost_count
   from changed
   where grain = 'hour'
   order by bucket_start, selected_provider, route_strategy, source
@@ -396,14 +407,56 @@ hourly as (
     latency_count = r.latency_count + excluded.latency_count,
     latency_sum_ms = r.latency_sum_ms + excluded.latency_sum_ms,
     latency_histogram =
-      public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram)
+      public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram),
+    cost_usd = r.cost_usd + excluded.cost_usd,
+    cost_count = r.cost_count + excluded.cost_count
+),
+users as (
+  insert into public.ai_training_examples_user_daily as r (
+    bucket_start, user_id, total_count, cost_count, cost_usd
+  )
+  select date_trunc('day', c.created_at at time zone 'UTC') at time zone 'UTC',
+         c.user_id,
+         sum(c.sign)::bigint,
+         coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0)::bigint,
+         coalesce(sum(c.sign * c.cost_usd), 0)
+  from changes c
+  where c.user_id is not null
+  group by 1, 2
+  having (sum(c.sign), coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0),
+          coalesce(sum(c.sign * c.cost_usd), 0)) <> (0, 0, 0)
+  order by 1, 2
+  on conflict (bucket_start, user_id) do update set
+    total_count = r.total_count + excluded.total_count,
+    cost_count = r.cost_count + excluded.cost_count,
+    cost_usd = r.cost_usd + excluded.cost_usd
+),
+environments as (
+  insert into public.ai_training_examples_environment_hourly as r (
+    bucket_start, environment, generation_count, cached_count
+  )
+  select date_trunc('hour', c.created_at at time zone 'UTC') at time zone 'UTC',
+         c.environment,
+         sum(c.sign)::bigint,
+         coalesce(sum(c.sign) filter (where c.source = 'generation_cached'), 0)::bigint
+  from changes c
+  where c.environment is not null and c.source in ('generation', 'generation_cached')
+  group by 1, 2
+  having (sum(c.sign), coalesce(sum(c.sign) filter (where c.source = 'generation_cached'), 0))
+         <> (0, 0)
+  order by 1, 2
+  on conflict (bucket_start, environment) do update set
+    generation_count = r.generation_count + excluded.generation_count,
+    cached_count = r.cached_count + excluded.cached_count
 )
 insert into public.ai_training_examples_daily as r (
   bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
-  failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram
+  failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+  cost_count
 )
 select bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
-       failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram
+       failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+       cost_count
 from changed
 where grain = 'day'
 order by bucket_start, selected_provider, route_strategy, source
@@ -414,7 +467,9 @@ on conflict (bucket_start, selected_provider, route_strategy, source) do update 
   fallback_count = r.fallback_count + excluded.fallback_count,
   latency_count = r.latency_count + excluded.latency_count,
   latency_sum_ms = r.latency_sum_ms + excluded.latency_sum_ms,
-  latency_histogram = public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram)
+  latency_histogram = public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram),
+  cost_usd = r.cost_usd + excluded.cost_usd,
+  cost_count = r.cost_count + excluded.cost_count
 $sql$, changes)
   $_$;
 
@@ -432,8 +487,8 @@ CREATE FUNCTION public.genloop_training_examples_rollup() RETURNS trigger
     SET search_path TO ''
     AS $_$
 declare
-  columns constant text :=
-    'created_at, selected_provider, route_strategy, source, status, fallback_used, latency_ms';
+  columns constant text := 'created_at, selected_provider, route_strategy, source, status, '
+    || 'fallback_used, latency_ms, cost_usd, user_id, environment';
   changes text;
 begin
   -- Retention removes raw rows the rollups must keep counting. Unset the setting reads null, and
@@ -860,7 +915,17 @@ CREATE TABLE public.ai_training_examples_daily (
     fallback_count bigint DEFAULT 0 NOT NULL,
     latency_count bigint DEFAULT 0 NOT NULL,
     latency_sum_ms bigint DEFAULT 0 NOT NULL,
-    latency_histogram bigint[] NOT NULL
+    latency_histogram bigint[] NOT NULL,
+    cost_usd numeric(20,6) DEFAULT 0 NOT NULL,
+    cost_count bigint DEFAULT 0 NOT NULL
+)
+WITH (fillfactor='70');
+
+CREATE TABLE public.ai_training_examples_environment_hourly (
+    bucket_start timestamp with time zone NOT NULL,
+    environment text NOT NULL,
+    generation_count bigint DEFAULT 0 NOT NULL,
+    cached_count bigint DEFAULT 0 NOT NULL
 )
 WITH (fillfactor='70');
 
@@ -875,7 +940,18 @@ CREATE TABLE public.ai_training_examples_hourly (
     fallback_count bigint DEFAULT 0 NOT NULL,
     latency_count bigint DEFAULT 0 NOT NULL,
     latency_sum_ms bigint DEFAULT 0 NOT NULL,
-    latency_histogram bigint[] NOT NULL
+    latency_histogram bigint[] NOT NULL,
+    cost_usd numeric(20,6) DEFAULT 0 NOT NULL,
+    cost_count bigint DEFAULT 0 NOT NULL
+)
+WITH (fillfactor='70');
+
+CREATE TABLE public.ai_training_examples_user_daily (
+    bucket_start timestamp with time zone NOT NULL,
+    user_id uuid NOT NULL,
+    total_count bigint DEFAULT 0 NOT NULL,
+    cost_count bigint DEFAULT 0 NOT NULL,
+    cost_usd numeric(20,6) DEFAULT 0 NOT NULL
 )
 WITH (fillfactor='70');
 
@@ -1089,6 +1165,9 @@ ALTER TABLE ONLY public.ai_suggestions
 ALTER TABLE ONLY public.ai_training_examples_daily
     ADD CONSTRAINT ai_training_examples_daily_pkey PRIMARY KEY (bucket_start, selected_provider, route_strategy, source);
 
+ALTER TABLE ONLY public.ai_training_examples_environment_hourly
+    ADD CONSTRAINT ai_training_examples_environment_hourly_pkey PRIMARY KEY (bucket_start, environment);
+
 ALTER TABLE ONLY public.ai_training_examples_hourly
     ADD CONSTRAINT ai_training_examples_hourly_pkey PRIMARY KEY (bucket_start, selected_provider, route_strategy, source);
 
@@ -1097,6 +1176,9 @@ ALTER TABLE ONLY public.ai_training_examples
 
 ALTER TABLE public.ai_training_examples
     ADD CONSTRAINT ai_training_examples_planned_provider_check CHECK (((planned_provider IS NULL) OR (planned_provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text])))) NOT VALID;
+
+ALTER TABLE ONLY public.ai_training_examples_user_daily
+    ADD CONSTRAINT ai_training_examples_user_daily_pkey PRIMARY KEY (bucket_start, user_id);
 
 ALTER TABLE ONLY public.budget_ledger
     ADD CONSTRAINT budget_ledger_idempotency_key_key UNIQUE (idempotency_key);
@@ -1184,9 +1266,7 @@ CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USI
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
 
-CREATE INDEX ai_training_examples_cost_created_at_idx ON public.ai_training_examples USING btree (created_at) INCLUDE (cost_usd, selected_provider, user_id) WHERE (cost_usd IS NOT NULL);
-
-CREATE INDEX ai_training_examples_created_at_filters_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe);
+CREATE INDEX ai_training_examples_created_at_list_idx ON public.ai_training_examples USING btree (created_at, id) INCLUDE (selected_provider, route_strategy, status, fallback_used, source, recipe, user_id, cost_usd);
 
 CREATE INDEX ai_training_examples_environment_planned_idx ON public.ai_training_examples USING btree (environment, planned_provider, created_at) INCLUDE (fallback_used, latency_ms, schema_valid, safety_compliant) WHERE (planned_provider IS NOT NULL);
 
@@ -1209,6 +1289,8 @@ CREATE INDEX ai_training_examples_selected_provider_created_at_idx ON public.ai_
 CREATE INDEX ai_training_examples_source_created_at_idx ON public.ai_training_examples USING btree (source, created_at DESC) WHERE (source <> 'generation'::text);
 
 CREATE INDEX ai_training_examples_user_created_idx ON public.ai_training_examples USING btree (user_id, created_at DESC);
+
+CREATE INDEX ai_training_examples_user_daily_spend_idx ON public.ai_training_examples_user_daily USING btree (bucket_start, cost_usd DESC) INCLUDE (user_id) WHERE (cost_count > 0);
 
 CREATE INDEX budget_ledger_user_period_idx ON public.budget_ledger USING btree (user_id, period_start) INCLUDE (amount_usd);
 
@@ -1342,11 +1424,15 @@ ALTER TABLE public.ai_training_examples ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.ai_training_examples_daily ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.ai_training_examples_environment_hourly ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.ai_training_examples_hourly ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY ai_training_examples_select_own ON public.ai_training_examples FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 CREATE POLICY ai_training_examples_update_own_outcomes ON public.ai_training_examples FOR UPDATE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((user_id = ( SELECT auth.uid() AS uid)));
+
+ALTER TABLE public.ai_training_examples_user_daily ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.budget_ledger ENABLE ROW LEVEL SECURITY;
 

@@ -27,6 +27,11 @@ export interface ConsoleResult extends Timing {
   bytes: number;
   targetMs: number;
   meetsTarget: boolean;
+  /**
+   * For the generations list: what the console's page does to show a full page, following
+   * next_cursor while an answer is short and its search not over (once, after the timings).
+   */
+  fill?: { requests: number; rows: number; ms: number };
 }
 
 export interface ConsoleBench {
@@ -83,15 +88,19 @@ export async function benchConsole(
   const results: ConsoleResult[] = [];
   for (const endpoint of endpoints) {
     const { timing, bytes } = await timeRequest(() => call(endpoint.path), options);
+    const fill = endpoint.path.startsWith('/generations?')
+      ? await fillPage(call, endpoint.path)
+      : undefined;
     results.push({
       ...endpoint,
       ...timing,
       bytes,
       targetMs: CONSOLE_TARGET_MS,
       meetsTarget: timing.p95Ms <= CONSOLE_TARGET_MS,
+      ...(fill ? { fill } : {}),
     });
     process.stderr.write(
-      `  console ${endpoint.name}: p50 ${timing.p50Ms} ms, p95 ${timing.p95Ms} ms\n`,
+      `  console ${endpoint.name}: p50 ${timing.p50Ms} ms, p95 ${timing.p95Ms} ms${fill && fill.requests > 1 ? ` (a full page: ${fill.rows} rows in ${fill.requests} requests, ${fill.ms} ms)` : ''}\n`,
     );
   }
   return { newestRowAgeS: Math.round(rows[0]?.age_s ?? 0), endpoints: results };
@@ -243,6 +252,17 @@ async function consoleEndpoints(
           },
         ]
       : []),
+    {
+      name: 'spend 1h',
+      description: 'dollars per provider and top users, last hour',
+      path: '/spend?window=1h',
+    },
+    { name: 'spend 24h', description: 'dollars per provider and top users, 24 h', path: '/spend' },
+    {
+      name: 'spend 7d',
+      description: 'dollars per provider and top users, 7 days',
+      path: '/spend?window=7d',
+    },
     { name: 'jobs', description: 'counts of 24 h, queue, failed jobs', path: '/jobs' },
     { name: 'jobs 1h', description: 'counts of the last hour', path: '/jobs?window=1h' },
     {
@@ -260,6 +280,32 @@ async function consoleEndpoints(
     { name: 'rollouts', description: 'latest 50 log entries', path: '/rollouts' },
   ];
   return endpoints;
+}
+
+const PAGE = 50;
+
+/** Follows a generations page's cursor as the console's page does until it holds 50 rows. */
+async function fillPage(
+  call: (path: string) => Promise<string>,
+  path: string,
+): Promise<{ requests: number; rows: number; ms: number }> {
+  const started = performance.now();
+  const base = new URL(path, 'http://bench');
+  let page = JSON.parse(await call(path)) as {
+    data: unknown[];
+    next_cursor: string | null;
+    searched_back_to: string | null;
+  };
+  let rows = page.data.length;
+  let requests = 1;
+  while (rows < PAGE && page.next_cursor && page.searched_back_to && requests < 100) {
+    base.searchParams.set('cursor', page.next_cursor);
+    base.searchParams.set('limit', String(PAGE - rows));
+    page = JSON.parse(await call(`${base.pathname}${base.search}`));
+    rows += page.data.length;
+    requests++;
+  }
+  return { requests, rows, ms: round(performance.now() - started) };
 }
 
 /**

@@ -49,12 +49,14 @@ export function trafficShape(rows: number, end: Date, days = 30): HourSlot[] {
 //   status     2% of generations fail (15% of those that fell back)
 //   latency    lognormal per provider (median openai 1.8 s, custom 1.1 s, openrouter 2.6 s)
 //              times a recipe factor; half of the failures are 30 s timeouts; 0.3% unknown
+//   environment prod 90%, staging 10% (one database serving both, as the single_db overlay does)
 // fallback_provider follows the router: the provider fallen back to, else the first backup.
 const FILL_SQL = `
 insert into public.ai_training_examples (
   user_id, source, recipe, status, prompt, model, request_id, generation_id, requested_provider,
   selected_provider, route_strategy, fallback_provider, fallback_used, latency_ms,
-  prompt_template_version, tokens_input, tokens_output, cost_usd, schema_valid, created_at
+  prompt_template_version, tokens_input, tokens_output, cost_usd, schema_valid, environment,
+  created_at
 )
 select
   md5('user-' || floor(f.u_user * f.u_user * 50000)::integer)::uuid,
@@ -113,6 +115,7 @@ select
     else 0
   end,
   case when f.recipe = 'site' and f.status = 'succeeded' then f.u_valid < 0.97 end,
+  case when f.u_environment < 0.9 then 'prod' else 'staging' end,
   f.created_at
 from (
   select
@@ -156,6 +159,7 @@ from (
           random() as u_fallback, random() as u_fail, random() as u_timeout,
           random() as u_requested, random() as u_latency_null, random() as u_prompt,
           random() as u_tokens_in, random() as u_tokens_out, random() as u_valid,
+          random() as u_environment,
           sqrt(-2 * ln(1 - random())) as radius,
           2 * pi() * random() as angle
         from unnest($1::timestamptz[], $2::integer[]) as h(hour_start, n),

@@ -185,6 +185,10 @@ async function main(): Promise<void> {
             runs: endpoint.runsMs.length,
             target: `<= ${endpoint.targetMs} ms`,
             meets: endpoint.meetsTarget ? 'yes' : 'NO',
+            full_page:
+              endpoint.fill && endpoint.fill.requests > 1
+                ? `${endpoint.fill.rows} rows, ${endpoint.fill.requests} req, ${endpoint.fill.ms} ms`
+                : '',
             path: endpoint.path.length > 60 ? `${endpoint.path.slice(0, 57)}...` : endpoint.path,
           })),
         ),

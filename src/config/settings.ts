@@ -124,6 +124,14 @@ export const settings = {
     description:
       'cache mode of `/v1/chat/completions` requests that send no `x-genloop-cache` header',
   }),
+  consoleSearchRows: setting({
+    env: 'GENLOOP_CONSOLE_SEARCH_ROWS',
+    parse: integer(1, 1_000_000_000),
+    default: 60_000,
+    section: 'server',
+    description:
+      "telemetry rows one request of the console's generations list reads at most; filters rare together then answer with the matches so far and a cursor that goes on",
+  }),
   responseCacheScope: setting({
     env: 'GENLOOP_CACHE_SCOPE',
     file: 'cacheScope',

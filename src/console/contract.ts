@@ -109,6 +109,29 @@ export const OverviewSeriesSchema = z.object({
   points: z.array(OverviewPointSchema).describe('buckets with generations, oldest first'),
 });
 
+export const CachePointSchema = z.object({
+  bucket_start: timestamp,
+  generations: z.number().int(),
+  cached: z.number().int().describe('generations the response cache answered'),
+  hit_rate: z.number().nullable().describe('cached / generations; null with no generations'),
+});
+
+export const CacheSchema = z
+  .object({
+    environment: z.string().describe('the environment asked for'),
+    generations: z
+      .number()
+      .int()
+      .describe('generations (sources generation and generation_cached) of this environment'),
+    cached: z.number().int(),
+    hit_rate: z.number().nullable().describe('cached / generations; null with no generations'),
+    points: z.array(CachePointSchema).describe('buckets with generations, oldest first'),
+  })
+  .describe(
+    "The response cache's hit rate in the environment asked for (cache entries are per environment). Rows written before telemetry recorded an environment count in none.",
+  )
+  .openapi('AdminCacheHitRate');
+
 export const ProviderCooldownSchema = z.object({
   provider: ProviderName,
   cooling_down: z.boolean(),
@@ -191,7 +214,7 @@ export const OverviewSchema = z
     series: z
       .array(OverviewSeriesSchema)
       .describe(
-        'Per provider. Telemetry carries no environment: the series and totals count every generation (sources generation and generation_cached) recorded in this database, whatever process environment served it; `environment` selects the provider cooldowns shown.',
+        'Per provider. The series and totals count every generation (sources generation and generation_cached) recorded in this database, whatever environment served it; `environment` selects the provider cooldowns and the cache hit rate shown.',
       ),
     totals: RatesSchema.extend({
       by_provider: z.array(RatesSchema.extend({ provider: z.string().nullable() })),
@@ -205,6 +228,7 @@ export const OverviewSchema = z
       oldest_waiting: JobSchema.nullable(),
     }),
     latest_eval: EvalRunWithGatesSchema.nullable(),
+    cache: CacheSchema,
   })
   .openapi('AdminOverview');
 
@@ -262,7 +286,15 @@ export const GenerationSchema = z
   .openapi('AdminGeneration');
 
 export const GenerationPageSchema = z
-  .object({ data: z.array(GenerationSchema), next_cursor: nextCursor })
+  .object({
+    data: z.array(GenerationSchema),
+    next_cursor: nextCursor,
+    searched_back_to: timestamp
+      .nullable()
+      .describe(
+        'Set when the page holds fewer rows than asked for but the search is not over: one request reads a bounded share of the table, so a combination of filters that is rare together is searched in steps. Every match newer than this time is in data; pass next_cursor to search older rows. Null when the page is full or nothing older matches.',
+      ),
+  })
   .openapi('AdminGenerationPage');
 
 export const GenerationParamsSchema = z.object({
@@ -620,9 +652,7 @@ export const CanaryAnswerSchema = z
 // ---------------------------------------------------------------------------------------------
 
 export const SpendQuerySchema = z.object({
-  window: z.enum(WINDOWS).default('24h').openapi({
-    description: 'time window (default 24h); 7d is capped at the last 24 hours (see capped)',
-  }),
+  window: z.enum(WINDOWS).default('24h').openapi({ description: 'time window (default 24h)' }),
 });
 
 const UserBudgetSchema = z.object({
@@ -635,13 +665,20 @@ const UserBudgetSchema = z.object({
 export const SpendSchema = z
   .object({
     window: z.enum(WINDOWS).describe('the window asked for'),
-    from: timestamp.describe('start of what was summed'),
+    from: timestamp.describe('start of what was summed: a whole minute (1h) or hour (24h, 7d)'),
     to: timestamp,
-    capped: z
-      .boolean()
-      .describe('true when the window asked for was longer than what was summed (7d: 24h)'),
+    read_from: z
+      .enum(['raw', 'rollup'])
+      .describe('1h sums the telemetry rows of the last hour; 24h and 7d read the rollups'),
     total_usd: z.number().describe('calls of unknown cost are left out, never counted as free'),
     calls: z.number().int().describe('telemetry rows with a known cost'),
+    unpriced_calls: z
+      .number()
+      .int()
+      .describe('telemetry rows of the window whose cost is unknown (left out of the sums)'),
+    users_from: timestamp.describe(
+      'start of what top_users sums: `from` for 1h; for 24h and 7d the start of the UTC day `from` falls in, as spend per user is kept per day',
+    ),
     by_provider: z.array(
       z.object({
         provider: z.string().nullable().describe('selected_provider'),
@@ -658,7 +695,7 @@ export const SpendSchema = z
           budget: UserBudgetSchema.nullable().describe('null: no limit'),
         }),
       )
-      .describe('the 10 users who spent most, most first'),
+      .describe('the 10 users who spent most from users_from to `to`, most first'),
     budgets: z.object({
       plans: z.array(
         z.object({
@@ -701,6 +738,7 @@ export type Window = (typeof WINDOWS)[number];
 export type Overview = z.infer<typeof OverviewSchema>;
 export type OverviewPoint = z.infer<typeof OverviewPointSchema>;
 export type OverviewSeries = z.infer<typeof OverviewSeriesSchema>;
+export type CacheHitRate = z.infer<typeof CacheSchema>;
 export type ProviderCooldown = z.infer<typeof ProviderCooldownSchema>;
 export type Job = z.infer<typeof JobSchema>;
 export type Generation = z.infer<typeof GenerationSchema>;

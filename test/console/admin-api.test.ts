@@ -320,6 +320,60 @@ describeEachWith('admin API: reading', startAdminStack, (use) => {
     expect(day.totals.generations).toBeGreaterThan(hour.totals.generations);
   });
 
+  it('shows the cache hit rate of the environment asked for, per bucket, in every window', async () => {
+    const stack = use();
+    const { db } = stack.database;
+    const at = (ageMs: number) => new Date(Date.now() - ageMs);
+    // Staging: two cache hits of five in the last hour, one more of two five hours ago, and a
+    // cache hit of another kind of row (a patch) that is not a generation.
+    for (const [source, ageMs] of [
+      ['generation_cached', 60_000],
+      ['generation_cached', 120_000],
+      ['generation', 60_000],
+      ['generation', 180_000],
+      ['generation', 240_000],
+      ['generation_cached', 5 * HOUR],
+      ['generation', 5 * HOUR],
+      ['patch', 60_000],
+    ] as const) {
+      await insertExample(db, { source, createdAt: at(ageMs), environment: 'staging' });
+    }
+    await insertExample(db, { source: 'generation_cached', environment: 'qa' });
+    for (const window of ['1h', '24h', '7d'] as const) {
+      const { cache, from } = await ok<Overview>(
+        await admin(stack, `/overview?window=${window}&environment=staging`),
+      );
+      const { rows } = await db.query<{ generations: number; cached: number }>(
+        `select count(*)::int as generations,
+                (count(*) filter (where source = 'generation_cached'))::int as cached
+           from ai_training_examples
+          where environment = 'staging' and source in ('generation', 'generation_cached')
+            and created_at >= $1`,
+        [from],
+      );
+      expect(rows[0]).toEqual(
+        window === '1h' ? { generations: 5, cached: 2 } : { generations: 7, cached: 3 },
+      );
+      expect(cache).toMatchObject({ environment: 'staging', ...rows[0] });
+      expect(cache.hit_rate).toBeCloseTo(rows[0]!.cached / rows[0]!.generations, 6);
+      expect(cache.points.reduce((sum, point) => sum + point.cached, 0)).toBe(rows[0]!.cached);
+      expect(cache.points.every((point) => point.generations > 0)).toBe(true);
+      expect(cache.points.map((point) => point.bucket_start)).toEqual(
+        cache.points.map((point) => point.bucket_start).sort(),
+      );
+    }
+    const day = await ok<Overview>(await admin(stack, '/overview?environment=staging'));
+    expect(day.cache.points.length).toBeGreaterThanOrEqual(2);
+    const nowhere = await ok<Overview>(await admin(stack, '/overview?environment=nowhere'));
+    expect(nowhere.cache).toEqual({
+      environment: 'nowhere',
+      generations: 0,
+      cached: 0,
+      hit_rate: null,
+      points: [],
+    });
+  });
+
   it('shows cooldowns, the queue and the latest eval with its verdict on the overview', async () => {
     const stack = use();
     const { db } = stack.database;

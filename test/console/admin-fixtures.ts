@@ -50,6 +50,8 @@ export interface ExampleSeed {
   latencyMs?: number;
   createdAt?: Date;
   generationId?: string | null;
+  /** The routing environment the row records (none by default, as rows written before it). */
+  environment?: string | null;
 }
 
 /** Writes one telemetry row as a generation would (through the rollup triggers); returns its id. */
@@ -58,8 +60,9 @@ export async function insertExample(db: Queryable, seed: ExampleSeed = {}): Prom
     `insert into public.ai_training_examples
        (user_id, source, recipe, status, request_id, route_strategy, prompt_template_version,
         selected_provider, requested_provider, fallback_provider, fallback_used, latency_ms,
-        created_at, generation_id)
-     values ($1, $2, $3, $4, $5, $6, 'site-v1', $7, $7, $8::text, $8::text is not null, $9, $10, $11)
+        created_at, generation_id, environment)
+     values ($1, $2, $3, $4, $5, $6, 'site-v1', $7, $7, $8::text, $8::text is not null, $9, $10, $11,
+             $12)
      returning id`,
     [
       seed.userId ?? randomUUID(),
@@ -73,6 +76,7 @@ export async function insertExample(db: Queryable, seed: ExampleSeed = {}): Prom
       seed.latencyMs ?? 100,
       seed.createdAt ?? new Date(),
       seed.generationId ?? null,
+      seed.environment ?? null,
     ],
   );
   return rows[0]!.id;

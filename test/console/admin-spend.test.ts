@@ -32,9 +32,10 @@ describeEachWith('admin API: spend and budgets', startAdminStack, (use) => {
     const spend = await ok<Spend>(await admin(use(), '/spend?window=24h'));
     expect(spend).toMatchObject({
       window: '24h',
-      capped: false,
+      read_from: 'rollup',
       total_usd: 0,
       calls: 0,
+      unpriced_calls: 0,
       by_provider: [],
       top_users: [],
       budgets: { plans: [], user_limits: [], user_limits_total: 0 },
@@ -53,10 +54,11 @@ describeEachWith('admin API: spend and budgets', startAdminStack, (use) => {
       await insertCost(db, { userId: user, provider: 'openai', costUsd: (index + 1) * 0.001 });
       if (index < 3) await insertCost(db, { userId: user, provider: 'custom', costUsd: 0.0105 });
     }
-    // Unknown cost, no user, and too old for a day: each counted only where it belongs.
+    // Unknown cost, no user, and too old for a day (and for the two UTC days the top users of a
+    // day may span) but not for a week: each counted only where it belongs.
     await insertCost(db, { userId: users[0]!, provider: 'openai', costUsd: null });
     await insertCost(db, { userId: null, provider: 'openrouter', costUsd: 0.5 });
-    await insertCost(db, { userId: users[0]!, provider: 'openai', costUsd: 1, ageMs: 30 * HOUR });
+    await insertCost(db, { userId: users[0]!, provider: 'openai', costUsd: 1, ageMs: 50 * HOUR });
     await setBudget(db, { plan: 'free', usd: 0.05, period: 'day' });
     await assignBudgetPlan(db, { user: users[11], plan: 'free' });
     await setBudget(db, { user: users[10], usd: 2, period: 'month' });
@@ -65,9 +67,13 @@ describeEachWith('admin API: spend and budgets', startAdminStack, (use) => {
   it('sums spend per provider and for the users who spent most, with their budgets', async () => {
     await seed();
     const spend = await ok<Spend>(await admin(use(), '/spend?window=24h'));
-    expect(spend.capped).toBe(false);
+    expect(spend.read_from).toBe('rollup');
     expect(Date.parse(spend.to) - Date.parse(spend.from)).toBeLessThanOrEqual(25 * HOUR);
+    expect(Date.parse(spend.from) % HOUR).toBe(0);
+    // Spend per user is kept per UTC day: the top users count from the midnight before `from`.
+    expect(spend.users_from).toBe(`${spend.from.slice(0, 10)}T00:00:00.000Z`);
     expect(spend.calls).toBe(12 + 3 + 1);
+    expect(spend.unpriced_calls).toBe(1);
     expect(spend.total_usd).toBeCloseTo(0.078 + 0.0315 + 0.5, 9);
     expect(spend.by_provider.map((row) => [row.provider, row.calls])).toEqual([
       ['openrouter', 1],
@@ -108,18 +114,31 @@ describeEachWith('admin API: spend and budgets', startAdminStack, (use) => {
     });
   });
 
-  it('caps the 7-day window at the last 24 hours and says so; refuses an unknown window', async () => {
+  it('sums a real week from the rollups and the last hour from the rows; refuses an unknown window', async () => {
     await seed();
     const stack = use();
     const week = await ok<Spend>(await admin(stack, '/spend?window=7d'));
-    expect(week.window).toBe('7d');
-    expect(week.capped).toBe(true);
-    expect(Date.parse(week.to) - Date.parse(week.from)).toBeLessThanOrEqual(25 * HOUR);
-    // The $1 call of 30 hours ago stays out.
-    expect(week.total_usd).toBeCloseTo(0.6095, 9);
+    expect(week).toMatchObject({ window: '7d', read_from: 'rollup', calls: 17, unpriced_calls: 1 });
+    expect(Date.parse(week.to) - Date.parse(week.from)).toBeGreaterThan(7 * 24 * HOUR);
+    // The $1 call of 50 hours ago is in the week, and lifts its user to the top.
+    expect(week.total_usd).toBeCloseTo(1.6095, 9);
+    expect(week.by_provider[0]).toMatchObject({ provider: 'openai', calls: 13 });
+    expect(week.by_provider[0]!.cost_usd).toBeCloseTo(1.078, 9);
+    expect(week.top_users[0]).toMatchObject({ user_id: users[0], calls: 3 });
+    expect(week.top_users[0]!.cost_usd).toBeCloseTo(1.0115, 9);
 
+    // The last hour is summed from its rows, to the minute, and agrees with the rollups.
     const hour = await ok<Spend>(await admin(stack, '/spend?window=1h'));
-    expect(hour.calls).toBe(16);
+    const day = await ok<Spend>(await admin(stack, '/spend?window=24h'));
+    expect(hour).toMatchObject({ read_from: 'raw', calls: 16, unpriced_calls: 1 });
+    expect(hour.users_from).toBe(hour.from);
+    expect(hour.total_usd).toBeCloseTo(day.total_usd, 9);
+    expect(hour.by_provider).toEqual(
+      day.by_provider.map((row) => ({ ...row, cost_usd: expect.closeTo(row.cost_usd, 9) })),
+    );
+    expect(hour.top_users.map((row) => row.user_id)).toEqual(
+      day.top_users.map((row) => row.user_id),
+    );
     await expectProblem(await admin(stack, '/spend?window=2d'), 400, 'validation_failed', {
       field: 'query.window',
     });

@@ -67,6 +67,8 @@ async function startFixture(driver: ConsoleServer['driver']): Promise<Fixture> {
   try {
     await seedHistory(server.db);
     for (let index = 0; index < 11; index++) await server.generate();
+    // The first asks the cache and misses, the two after it are answered from it.
+    for (let index = 0; index < 3; index++) await server.generate(undefined, { cache: true });
     const fallbackRequest = await server.generate('openai=error:503');
     await server.generate('openai=error:503;custom=error:500;openrouter=error:500');
     const { failed } = await seedJobs(server.db);
@@ -205,8 +207,13 @@ describeEachWith('the console in chromium', startFixture, (use, driver) => {
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
 
     const charts = page.locator('figure.chart');
-    await expect.poll(() => charts.count()).toBe(4);
-    for (const title of ['Generations per minute', 'Success rate', 'p95 latency per provider']) {
+    await expect.poll(() => charts.count()).toBe(5);
+    for (const title of [
+      'Generations per minute',
+      'Success rate',
+      'p95 latency per provider',
+      'Cache hit rate',
+    ]) {
       await expect.poll(() => seriesPixels(page, title), { timeout: 10_000 }).toBeGreaterThan(50);
     }
     for (const canvas of await page.locator('figure.chart canvas').all()) {
@@ -228,6 +235,9 @@ describeEachWith('the console in chromium', startFixture, (use, driver) => {
 
     const total = page.locator('.stat', { hasText: 'Generations' }).locator('dd');
     expect(Number((await total.textContent())!.replaceAll(',', ''))).toBeGreaterThan(300);
+    // Cache hits of prod (the seeded day's and the gateway's own) over its generations.
+    const hitRate = page.locator('.stat', { hasText: 'Cache hit rate (prod)' }).locator('dd');
+    await expect.poll(() => hitRate.textContent()).toMatch(/^1[0-9]\.[0-9] %$/);
     // A job submitted meanwhile shows up without a reload.
     const waiting = page
       .locator('.stat')
@@ -505,8 +515,53 @@ describeEachWith('the console in chromium', startFixture, (use, driver) => {
     await expect(budgets.locator('tbody tr').first().textContent()).resolves.toMatch(
       /free\s*\$0\.5000 a day/,
     );
+    await expect(spend.textContent()).resolves.toMatch(/from the rollups/);
+    // A week is summed from the rollups too, and its top users count whole UTC days.
     await page.getByLabel('Window').selectOption('7d');
-    await expect.poll(() => spend.textContent()).toMatch(/Capped at the last 24 hours/);
+    await page.waitForURL(/window=7d/);
+    await expect.poll(() => spend.textContent()).toMatch(/Since .*whole days of the window/);
+    expect(Number((await spent.textContent())!.slice(1))).toBeGreaterThanOrEqual(1.2);
+    await page.getByLabel('Window').selectOption('1h');
+    await expect.poll(() => spend.textContent()).toMatch(/from the telemetry rows/);
+  });
+
+  it('says when an environment has no generations, in place of the cache hit rate chart', async () => {
+    const { server } = use();
+    const page = await signedIn();
+    await page.goto(`${server.url}/console?environment=staging`);
+    const chart = page.locator('figure.chart', { hasText: 'Cache hit rate' });
+    await expect
+      .poll(() => chart.textContent())
+      .toMatch(/No generations recorded for staging in this window/);
+    await expect(
+      page.locator('.stat', { hasText: 'Cache hit rate (staging)' }).locator('dd').textContent(),
+    ).resolves.toBe('—');
+  });
+
+  it('gathers a page of filters that are rare together from several searches, newest first', async () => {
+    const { server } = use();
+    const page = await signedIn();
+    // custom and site are each common in the seeded day and rare together, and neither has a
+    // partial index: one request of the test server (40 rows) searches about three hours.
+    const { rows } = await server.db.query<{ request_id: string }>(
+      `select request_id from public.ai_training_examples
+        where selected_provider = 'custom' and recipe = 'site'
+        order by created_at desc, id desc`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    const searches: string[] = [];
+    page.on('request', (sent) => {
+      if (sent.url().includes('/api/v1/admin/generations?')) searches.push(sent.url());
+    });
+    await page.goto(`${server.url}/console/generations?provider=custom&recipe=site`);
+    await expect
+      .poll(() => generationRows(page))
+      .toEqual(rows.map((row) => `/console/generations/${row.request_id}`));
+    // Asked again from where each search stopped.
+    expect(searches.filter((url) => url.includes('cursor=')).length).toBeGreaterThan(2);
+    // The whole table was searched: nothing more to page to.
+    expect(await page.locator('p[role="status"]').count()).toBe(0);
+    await expect(page.getByText('Next →').getAttribute('aria-disabled')).resolves.toBe('true');
   });
 
   it('shows eval runs with their verdicts, failed gates and metric trends', async () => {

@@ -12,6 +12,9 @@ import { FAST_SERVICE_OPTIONS, TEST_JWT_SECRET, testToken } from '../helpers/sta
 /** A key of GENLOOP_API_KEYS on the console's test server. */
 export const CONSOLE_API_KEY = 'console-browser-test-key-0123456789abcdef';
 
+/** Rows one request of the generations list searches on the test server. */
+export const CONSOLE_SEARCH_ROWS = 40;
+
 /** genloop serving its console on a real port, as `genloop serve` does, on a test database. */
 export interface ConsoleServer {
   driver: DriverName;
@@ -23,9 +26,10 @@ export interface ConsoleServer {
   userToken(): Promise<string>;
   /**
    * One chat completion through the gateway as a user, with simulator faults when given
-   * (`openai=error:503` makes it fall back); returns its request id once its telemetry is written.
+   * (`openai=error:503` makes it fall back), through the exact response cache when `cache` is
+   * set; returns its request id once its telemetry is written.
    */
-  generate(faults?: string): Promise<string>;
+  generate(faults?: string, options?: { cache?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,9 @@ export async function startConsoleServer(driver: DriverName): Promise<ConsoleSer
       GENLOOP_SIMULATOR: 'on',
       GENLOOP_LOG_LEVEL: 'silent',
       GENLOOP_API_KEYS: CONSOLE_API_KEY,
+      // A few hours of the seeded day per request: the generations list then searches rare
+      // filters in steps, as it does on a large table.
+      GENLOOP_CONSOLE_SEARCH_ROWS: String(CONSOLE_SEARCH_ROWS),
     },
   });
   const signInCode = new SignInCode();
@@ -65,13 +72,14 @@ export async function startConsoleServer(driver: DriverName): Promise<ConsoleSer
     signInCode,
     serviceToken: () => testToken(randomUUID(), 'service_role'),
     userToken: () => testToken(user),
-    async generate(faults) {
+    async generate(faults, { cache = false } = {}) {
       const response = await fetch(`${server.url}/v1/chat/completions`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${await testToken(user)}`,
           'content-type': 'application/json',
           ...(faults ? { 'x-genloop-simulate': faults } : {}),
+          ...(cache ? { 'x-genloop-cache': 'exact' } : {}),
         },
         body: JSON.stringify({
           model: 'default',
@@ -95,24 +103,30 @@ export async function startConsoleServer(driver: DriverName): Promise<ConsoleSer
 }
 
 /**
- * A day of telemetry as generations would have written it (through the rollup triggers): a
- * generation every few minutes, mostly openai, some falling back to custom, a few failing,
- * latencies that rise and fall. Deterministic, so screenshots compare between runs.
+ * A day of telemetry as generations would have written it (through the rollup triggers) in the
+ * prod environment: a generation every few minutes, mostly openai, some falling back to custom,
+ * a few failing, about one in seven answered by the response cache, latencies that rise and
+ * fall. Deterministic, so screenshots compare between runs.
  */
 export async function seedHistory(db: Db, count = 360): Promise<void> {
   await db.query(
     `insert into public.ai_training_examples
        (user_id, source, recipe, status, request_id, route_strategy, prompt_template_version,
         requested_provider, selected_provider, fallback_provider, fallback_used, latency_ms,
-        model, tokens_input, tokens_output, created_at)
-     select gen_random_uuid(), 'generation', case when i % 3 = 0 then 'site' else 'gateway' end,
+        model, tokens_input, tokens_output, environment, created_at)
+     select gen_random_uuid(),
+            case when i % 5 = 0 and i % 7 <> 0 and i % 23 <> 0 then 'generation_cached'
+                 else 'generation' end,
+            case when i % 3 = 0 then 'site' else 'gateway' end,
             case when i % 23 = 0 then 'failed' else 'succeeded' end,
             gen_random_uuid(), 'fallback', 'site-v3', 'openai',
             case when i % 23 = 0 then null when i % 7 = 0 then 'custom' else 'openai' end,
             case when i % 7 = 0 and i % 23 <> 0 then 'custom' end,
             i % 7 = 0 and i % 23 <> 0,
-            (case when i % 7 = 0 then 900 else 420 end + 260 * sin(i / 9.0) + (i * 37) % 180)::int,
-            'gpt-4o-mini', 200 + (i * 13) % 300, 400 + (i * 29) % 500,
+            case when i % 5 = 0 and i % 7 <> 0 and i % 23 <> 0 then 8 + i % 9
+                 else (case when i % 7 = 0 then 900 else 420 end + 260 * sin(i / 9.0)
+                       + (i * 37) % 180)::int end,
+            'gpt-4o-mini', 200 + (i * 13) % 300, 400 + (i * 29) % 500, 'prod',
             now() - make_interval(secs => i * (86000.0 / $1))
        from generate_series(1, $1) as i`,
     [count],

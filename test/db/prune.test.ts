@@ -17,7 +17,9 @@ async function seed(db: Queryable, { old, recent }: { old: number; recent: numbe
     truncate public.ai_provider_attempts;
     delete from public.ai_training_examples;
     delete from public.ai_training_examples_hourly;
-    delete from public.ai_training_examples_daily;`);
+    delete from public.ai_training_examples_daily;
+    delete from public.ai_training_examples_user_daily;
+    delete from public.ai_training_examples_environment_hourly;`);
   await db.query(
     `with rows as (
        select gen_random_uuid() as id, now() - make_interval(days => 100 + i % 100, mins => i) as at, i
@@ -29,11 +31,13 @@ async function seed(db: Queryable, { old, recent }: { old: number; recent: numbe
      examples as (
        insert into public.ai_training_examples (id, source, status, request_id, selected_provider,
          route_strategy, prompt_template_version, latency_ms, fallback_used, fallback_provider,
-         created_at)
-       select id, 'generation', case when i % 7 = 0 then 'failed' else 'succeeded' end,
+         user_id, cost_usd, environment, created_at)
+       select id, case when i % 5 = 0 then 'generation_cached' else 'generation' end,
+              case when i % 7 = 0 then 'failed' else 'succeeded' end,
               gen_random_uuid(), (array['openai', 'custom', 'openrouter'])[1 + i % 3],
               'weighted', 'v1', 100 + i % 900, i % 11 = 0,
-              case when i % 11 = 0 then 'custom' end, at
+              case when i % 11 = 0 then 'custom' end, md5('user-' || i % 4)::uuid,
+              case when i % 13 <> 0 then (i % 4) * 0.0015 end, 'prod', at
          from rows
        returning id, request_id, created_at
      )
@@ -62,7 +66,18 @@ async function rollups(db: Queryable) {
     `select * from public.ai_training_examples_daily
       order by bucket_start, selected_provider, route_strategy, source`,
   );
-  return JSON.stringify({ hourly: hourly.rows, daily: daily.rows });
+  const users = await db.query(
+    'select * from public.ai_training_examples_user_daily order by bucket_start, user_id',
+  );
+  const environments = await db.query(
+    'select * from public.ai_training_examples_environment_hourly order by bucket_start, environment',
+  );
+  return JSON.stringify({
+    hourly: hourly.rows,
+    daily: daily.rows,
+    users: users.rows,
+    environments: environments.rows,
+  });
 }
 
 async function counts(db: Queryable) {
@@ -97,10 +112,16 @@ describeEachDriver('genloop db prune', (use) => {
     });
   });
 
-  it('leaves the hourly and daily rollups exactly as they were', async () => {
+  it('leaves every rollup (spend per user, cache hits per environment) exactly as it was', async () => {
     const { db } = use();
     const before = await rollups(db);
-    expect(before).toContain('"total_count"');
+    const seeded = await db.query<Record<string, boolean>>(
+      `select (select sum(cost_usd) > 0 from public.ai_training_examples_hourly) as hourly_cost,
+              (select sum(cost_usd) > 0 from public.ai_training_examples_user_daily) as user_cost,
+              (select sum(cached_count) > 0
+                 from public.ai_training_examples_environment_hourly) as cached`,
+    );
+    expect(seeded.rows[0]).toEqual({ hourly_cost: true, user_cost: true, cached: true });
     await pruneTelemetry(db, { cutoff: cutoff(), batchSize: 7 });
     expect(await rollups(db)).toBe(before);
     const { rows } = await db.query<{ total: number }>(
@@ -114,10 +135,13 @@ describeEachDriver('genloop db prune', (use) => {
     await db.query(
       `delete from public.ai_training_examples where created_at < now() - interval '90 days'`,
     );
-    const { rows } = await db.query<{ total: number }>(
-      `select sum(total_count)::int as total from public.ai_training_examples_daily`,
+    const { rows } = await db.query<{ total: number; users: number; generations: number }>(
+      `select (select sum(total_count) from public.ai_training_examples_daily)::int as total,
+              (select sum(total_count) from public.ai_training_examples_user_daily)::int as users,
+              (select sum(generation_count)
+                 from public.ai_training_examples_environment_hourly)::int as generations`,
     );
-    expect(rows[0]!.total).toBe(40);
+    expect(rows[0]).toEqual({ total: 40, users: 40, generations: 40 });
   });
 
   it('a dry run counts what would go and deletes nothing', async () => {

@@ -34,8 +34,13 @@ interface TelemetryRow {
   fallback_used: boolean;
   latency_ms: number | null;
   prompt_template_version: string;
+  cost_usd: number | null;
+  user_id: string | null;
+  environment: string | null;
   created_at: string;
 }
+
+const USERS = Array.from({ length: 12 }, () => randomUUID());
 
 /** Three days of mixed traffic: every provider, strategy, source, fallback and null case. */
 function dataset(count: number): TelemetryRow[] {
@@ -64,6 +69,10 @@ function dataset(count: number): TelemetryRow[] {
             ? 0
             : Math.round(Math.exp(Math.log(1500) + 0.7 * gaussian)),
       prompt_template_version: 'site-v1',
+      // Unknown cost (null) must stay apart from a free call (0).
+      cost_usd: random() < 0.1 ? null : random() < 0.1 ? 0 : Math.round(random() * 1e5) / 1e6,
+      user_id: random() < 0.1 ? null : pick(USERS),
+      environment: pick(['prod', 'prod', 'staging', null]),
       created_at: new Date(BASE + Math.floor(random() * 72 * HOUR)).toISOString(),
     };
   });
@@ -73,13 +82,16 @@ async function insertRows(db: Queryable, rows: readonly TelemetryRow[]): Promise
   await db.query(
     `insert into ai_training_examples
        (id, source, status, request_id, selected_provider, route_strategy, fallback_provider,
-        fallback_used, latency_ms, prompt_template_version, created_at)
+        fallback_used, latency_ms, prompt_template_version, cost_usd, user_id, environment,
+        created_at)
      select id, source, status, request_id, selected_provider, route_strategy, fallback_provider,
-            fallback_used, latency_ms, prompt_template_version, created_at
+            fallback_used, latency_ms, prompt_template_version, cost_usd, user_id, environment,
+            created_at
        from jsonb_to_recordset($1::jsonb) as x(
          id uuid, source text, status text, request_id uuid, selected_provider text,
          route_strategy text, fallback_provider text, fallback_used boolean, latency_ms integer,
-         prompt_template_version text, created_at timestamptz)`,
+         prompt_template_version text, cost_usd numeric, user_id uuid, environment text,
+         created_at timestamptz)`,
     [JSON.stringify(rows)],
   );
 }
@@ -94,13 +106,56 @@ const RAW_HOURLY = `
          count(*) filter (where status = 'failed') as failed_count,
          count(*) filter (where fallback_used) as fallback_count,
          count(latency_ms) as latency_count,
-         coalesce(sum(latency_ms), 0) as latency_sum_ms
+         coalesce(sum(latency_ms), 0) as latency_sum_ms,
+         coalesce(sum(cost_usd), 0)::numeric(20, 6)::text as cost_usd,
+         count(cost_usd) as cost_count
     from ai_training_examples
    group by 1, 2, 3, 4
    order by 1, 2, 3, 4`;
 
+// Costs compared as text at the rollups' scale, so 0.1 + 0.2 is checked exactly.
 const ROLLUP_COLUMNS = `bucket_start, selected_provider, route_strategy, source, total_count,
-  succeeded_count, failed_count, fallback_count, latency_count, latency_sum_ms`;
+  succeeded_count, failed_count, fallback_count, latency_count, latency_sum_ms,
+  cost_usd::numeric(20, 6)::text as cost_usd, cost_count`;
+
+const RAW_USER_DAILY = `
+  select date_trunc('day', created_at at time zone 'UTC') at time zone 'UTC' as bucket_start,
+         user_id, count(*) as total_count, count(cost_usd) as cost_count,
+         coalesce(sum(cost_usd), 0)::numeric(20, 6)::text as cost_usd
+    from ai_training_examples
+   where user_id is not null
+   group by 1, 2
+   order by 1, 2`;
+
+const RAW_ENVIRONMENT_HOURLY = `
+  select date_trunc('hour', created_at at time zone 'UTC') at time zone 'UTC' as bucket_start,
+         environment, count(*) as generation_count,
+         count(*) filter (where source = 'generation_cached') as cached_count
+    from ai_training_examples
+   where environment is not null and source in ('generation', 'generation_cached')
+   group by 1, 2
+   order by 1, 2`;
+
+const userDailyRows = (db: Queryable) =>
+  db
+    .query(
+      `select bucket_start, user_id, total_count, cost_count,
+              cost_usd::numeric(20, 6)::text as cost_usd
+         from ai_training_examples_user_daily
+        where (total_count, cost_count, cost_usd) <> (0, 0, 0)
+        order by 1, 2`,
+    )
+    .then((result) => result.rows);
+
+const environmentRows = (db: Queryable) =>
+  db
+    .query(
+      `select bucket_start, environment, generation_count, cached_count
+         from ai_training_examples_environment_hourly
+        where (generation_count, cached_count) <> (0, 0)
+        order by 1, 2`,
+    )
+    .then((result) => result.rows);
 
 const rollupRows = (db: Queryable, table: string) =>
   db
@@ -183,6 +238,27 @@ describeEachDriver('ai_training_examples rollups', (use) => {
     expect(await histogramsConsistent(db, 'ai_training_examples_hourly')).toBe(true);
   });
 
+  it('the per-user daily rollup equals the raw rows per user and UTC day, cost apart from unknown', async () => {
+    const { db } = use();
+    const raw = (await db.query(RAW_USER_DAILY)).rows;
+    expect(raw.length).toBeGreaterThan(30);
+    expect(await userDailyRows(db)).toEqual(raw);
+    const { rows } = await db.query<{ unknown: number; free: number }>(
+      `select sum(total_count - cost_count)::int as unknown,
+              (select count(*) from ai_training_examples where cost_usd = 0 and user_id is not null)::int as free
+         from ai_training_examples_user_daily`,
+    );
+    expect(rows[0]!.unknown).toBeGreaterThan(0);
+    expect(rows[0]!.free).toBeGreaterThan(0);
+  });
+
+  it('the environment rollup counts generations and cache hits per hour and environment', async () => {
+    const { db } = use();
+    const raw = (await db.query(RAW_ENVIRONMENT_HOURLY)).rows;
+    expect(raw.map((row) => row.environment)).toEqual(expect.arrayContaining(['prod', 'staging']));
+    expect(await environmentRows(db)).toEqual(raw);
+  });
+
   it('daily rollup equals the hourly rollup summed per UTC day', async () => {
     const { db } = use();
     const { rows: fromHourly } = await db.query(
@@ -190,7 +266,8 @@ describeEachDriver('ai_training_examples rollups', (use) => {
               selected_provider, route_strategy, source,
               sum(total_count)::bigint as total_count, sum(succeeded_count)::bigint as succeeded_count,
               sum(failed_count)::bigint as failed_count, sum(fallback_count)::bigint as fallback_count,
-              sum(latency_count)::bigint as latency_count, sum(latency_sum_ms)::bigint as latency_sum_ms
+              sum(latency_count)::bigint as latency_count, sum(latency_sum_ms)::bigint as latency_sum_ms,
+              sum(cost_usd)::numeric(20, 6)::text as cost_usd, sum(cost_count)::bigint as cost_count
          from ai_training_examples_hourly
         where total_count <> 0
         group by 1, 2, 3, 4
@@ -262,32 +339,48 @@ describeEachDriver('ai_training_examples rollups', (use) => {
         where selected_provider = 'custom' and created_at < $1`,
       [new Date(BASE + 12 * HOUR)],
     );
+    await db.query(
+      `update ai_training_examples
+          set cost_usd = case when cost_usd is null then 0.25 else null end,
+              user_id = case when user_id is null then $1::uuid end,
+              environment = coalesce(environment, 'qa')
+        where route_strategy = 'fallback'`,
+      [USERS[0]],
+    );
     await db.query(`delete from ai_training_examples where source = 'generation_cached'`);
     expect(await rollupRows(db, 'ai_training_examples_hourly')).toEqual(
       (await db.query(RAW_HOURLY)).rows,
     );
+    expect(await userDailyRows(db)).toEqual((await db.query(RAW_USER_DAILY)).rows);
+    expect(await environmentRows(db)).toEqual((await db.query(RAW_ENVIRONMENT_HOURLY)).rows);
     expect(await histogramsConsistent(db, 'ai_training_examples_hourly')).toBe(true);
     expect(await histogramsConsistent(db, 'ai_training_examples_daily')).toBe(true);
   });
 
   it('an update of columns the rollups do not read writes no rollup row', async () => {
     const { db } = use();
-    const before = await db.query(
-      'select xmin::text as version, * from ai_training_examples_hourly order by 2, 3, 4, 5',
-    );
+    const versions = () =>
+      Promise.all(
+        [
+          'select xmin::text as version, * from ai_training_examples_hourly order by 2, 3, 4, 5',
+          'select xmin::text as version, * from ai_training_examples_user_daily order by 2, 3',
+          'select xmin::text as version, * from ai_training_examples_environment_hourly order by 2, 3',
+        ].map((sql) => db.query(sql).then((result) => result.rows)),
+      );
+    const before = await versions();
     await db.query(`update ai_training_examples set schema_valid = true`);
-    const after = await db.query(
-      'select xmin::text as version, * from ai_training_examples_hourly order by 2, 3, 4, 5',
-    );
-    expect(after.rows).toEqual(before.rows);
+    expect(await versions()).toEqual(before);
   });
 
   it('genloop_refresh_rollups rebuilds the same rollups from the raw rows', async () => {
     const { db } = use();
     const hourly = await rollupRows(db, 'ai_training_examples_hourly');
     const daily = await rollupRows(db, 'ai_training_examples_daily');
-    await db.query('delete from ai_training_examples_hourly');
-    await db.query('delete from ai_training_examples_daily');
+    const users = await userDailyRows(db);
+    const environments = await environmentRows(db);
+    for (const table of ['hourly', 'daily', 'user_daily', 'environment_hourly']) {
+      await db.query(`delete from ai_training_examples_${table}`);
+    }
     const { rows } = await db.query<{ read: number }>(
       'select genloop_refresh_rollups($1, $2) as read',
       [new Date(BASE), new Date(BASE + 100 * HOUR)],
@@ -297,6 +390,8 @@ describeEachDriver('ai_training_examples rollups', (use) => {
     );
     expect(await rollupRows(db, 'ai_training_examples_hourly')).toEqual(hourly);
     expect(await rollupRows(db, 'ai_training_examples_daily')).toEqual(daily);
+    expect(await userDailyRows(db)).toEqual(users);
+    expect(await environmentRows(db)).toEqual(environments);
   });
 
   it('histogram percentiles are within 5% of percentile_cont for any latencies', async () => {
@@ -332,6 +427,8 @@ describeEachDriver('ai_training_examples rollups', (use) => {
       `select
          has_table_privilege('authenticated', 'public.ai_training_examples_hourly', 'select') as hourly,
          has_table_privilege('anon', 'public.ai_training_examples_daily', 'select') as daily,
+         has_table_privilege('authenticated', 'public.ai_training_examples_user_daily', 'select') as users,
+         has_table_privilege('authenticated', 'public.ai_training_examples_environment_hourly', 'select') as environments,
          has_function_privilege('authenticated',
            'public.genloop_provider_stats(timestamptz, timestamptz, text[])', 'execute') as stats,
          has_function_privilege('authenticated',
@@ -342,6 +439,8 @@ describeEachDriver('ai_training_examples rollups', (use) => {
     expect(rows[0]).toEqual({
       hourly: false,
       daily: false,
+      users: false,
+      environments: false,
       stats: false,
       refresh: false,
       service: true,

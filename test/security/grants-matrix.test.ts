@@ -43,7 +43,9 @@ ai_rollout_log_id_seq          | -   |      |                                   
 ai_suggestions                 | on  |      | select update(back,edited,front,status)                                             | all
 ai_training_examples           | on  |      | select update(edit_after_generate,patch_apply_success,publish_conversion)           | all
 ai_training_examples_daily     | on  |      |                                                                                     | all
+ai_training_examples_environment_hourly | on |  |                                                                              | all
 ai_training_examples_hourly    | on  |      |                                                                                     | all
+ai_training_examples_user_daily | on |      |                                                                                     | all
 budget_ledger                  | on  |      |                                                                                     | all
 budget_ledger_id_seq           | -   |      |                                                                                     | all
 budget_plans                   | on  |      |                                                                                     | all

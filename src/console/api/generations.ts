@@ -14,17 +14,12 @@ import {
   GenerationsQuerySchema,
   type Job,
 } from '../contract.ts';
+import { searchGenerations, TIME_CURSOR_ID } from './generation-search.ts';
 import { ADMIN_ERRORS, type AdminDeps, adminSecurity, pageOf, problem, rowsAs } from './shared.ts';
-import {
-  type AttemptRow,
-  selectAttempts,
-  selectGeneration,
-  selectGenerations,
-  selectJob,
-} from './sql.ts';
+import { type AttemptRow, selectAttempts, selectGeneration, selectJob } from './sql.ts';
 
 /** `GET /api/v1/admin/generations[/{request_id}]`: telemetry rows and their provider attempts. */
-export function generationRoutes({ db }: AdminDeps) {
+export function generationRoutes({ db, config }: AdminDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
 
   app.openapi(
@@ -52,18 +47,24 @@ export function generationRoutes({ db }: AdminDeps) {
         ]);
       }
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      const { rows, last } = pageOf(
-        await selectGenerations(db, {
-          filters,
-          after: after && { at: after.createdAt, id: after.id },
-          limit: limit + 1,
-        }),
-        limit,
-      );
+      const search = await searchGenerations(db, {
+        filters,
+        after: after && { at: after.createdAt, id: after.id },
+        limit: limit + 1,
+        budgetRows: config.consoleSearchRows,
+      });
+      const { rows, last } = pageOf(search.rows, limit);
+      // A search that stopped short hands out where it stopped, so the next page carries on
+      // from there: rows before that instant, whatever their id.
+      const stoppedAt = search.stoppedAt?.toISOString().replace('Z', '000Z');
+      const nextCursor = last
+        ? encodeCursor(last.cursor_ts, last.id)
+        : stoppedAt && encodeCursor(stoppedAt, TIME_CURSOR_ID);
       return c.json(
         {
           data: rowsAs<Generation>(rows.map(({ cursor_ts: _cursor, ...row }) => row)),
-          next_cursor: last ? encodeCursor(last.cursor_ts, last.id) : null,
+          next_cursor: nextCursor ?? null,
+          searched_back_to: rows.length < limit ? (search.stoppedAt?.toISOString() ?? null) : null,
         },
         200,
       );

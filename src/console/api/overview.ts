@@ -4,6 +4,7 @@ import { serialise } from '../../http/route-helpers.ts';
 import { validationHook } from '../../http/validation.ts';
 import {
   ADMIN_PREFIX,
+  type CacheHitRate,
   type EvalRun,
   type Job,
   type OverviewPoint,
@@ -16,11 +17,14 @@ import { hourBuckets } from './hour-buckets.ts';
 import { ADMIN_ERRORS, type AdminDeps, adminSecurity, problem, rowsAs } from './shared.ts';
 import {
   type BucketRow,
+  type CacheBucketRow,
   selectCooldowns,
   selectFailedGates,
+  selectHourCacheBuckets,
   selectHourRollups,
   selectLatestEvalRun,
   selectMinuteBuckets,
+  selectMinuteCacheBuckets,
   selectOldestWaiting,
   selectQueueDepth,
 } from './sql.ts';
@@ -64,10 +68,13 @@ export function overviewRoutes({ db, config }: AdminDeps) {
       const now = Date.now();
       const from = windowStart(window, now);
       const to = new Date(now);
-      const [buckets, providers, queue, oldest, latestEval] = await Promise.all([
+      const [buckets, cache, providers, queue, oldest, latestEval] = await Promise.all([
         window === '1h'
           ? selectMinuteBuckets(db, from, to)
           : selectHourRollups(db, from, to).then(hourBuckets),
+        window === '1h'
+          ? selectMinuteCacheBuckets(db, from, to, environment)
+          : selectHourCacheBuckets(db, from, to, environment),
         selectCooldowns(db, environment),
         selectQueueDepth(db),
         selectOldestWaiting(db),
@@ -90,6 +97,7 @@ export function overviewRoutes({ db, config }: AdminDeps) {
         providers: rowsAs<ProviderCooldown>(providers),
         jobs: { ...queue, oldest_waiting: oldest ? (serialise(oldest) as Job) : null },
         latest_eval: latestEval,
+        cache: cacheHitRate(environment, cache),
       };
       return c.json(body, 200);
     },
@@ -109,6 +117,30 @@ function rates(row: BucketRow | undefined): Omit<OverviewPoint, 'bucket_start'> 
     success_rate: ratio(row?.succeeded ?? 0),
     fallback_rate: ratio(row?.fallbacks ?? 0),
     p95_latency_ms: row?.p95_latency_ms == null ? null : round(row.p95_latency_ms, 1),
+  };
+}
+
+/** The cache hit rate of an environment over the window and per bucket. */
+function cacheHitRate(environment: string, rows: readonly CacheBucketRow[]): CacheHitRate {
+  const hitRate = (cached: number, generations: number) =>
+    generations === 0 ? null : round(cached / generations, 6);
+  let generations = 0;
+  let cached = 0;
+  for (const row of rows) {
+    generations += row.generations;
+    cached += row.cached;
+  }
+  return {
+    environment,
+    generations,
+    cached,
+    hit_rate: hitRate(cached, generations),
+    points: rows.map((row) => ({
+      bucket_start: row.bucket_start.toISOString(),
+      generations: row.generations,
+      cached: row.cached,
+      hit_rate: hitRate(row.cached, row.generations),
+    })),
   };
 }
 

@@ -2,30 +2,19 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../../http/validation.ts';
 import { selectPlans } from '../../sql/budgets.ts';
 import {
-  selectSpend,
+  selectRawSpend,
+  selectRollupSpend,
   selectUserBudgets,
   selectUserLimits,
   type UserBudgetRow,
 } from '../../sql/spend.ts';
-import {
-  ADMIN_PREFIX,
-  type Spend,
-  SpendQuerySchema,
-  SpendSchema,
-  type Window,
-} from '../contract.ts';
+import { ADMIN_PREFIX, type Spend, SpendQuerySchema, SpendSchema } from '../contract.ts';
 import { windowStart } from './overview.ts';
 import { ADMIN_ERRORS, type AdminDeps, adminSecurity, problem } from './shared.ts';
 
 const TOP_USERS = 10;
 const USER_LIMITS_SHOWN = 20;
-
-/**
- * Spend is summed from raw telemetry rows (the rollups carry no cost and no users), which stays
- * under 100 ms for a day of a busy table; a week would read seven times as many rows, so the
- * 7-day window sums the last 24 hours and says so with `capped`.
- */
-const SUMMED: Record<Window, Window> = { '1h': '1h', '24h': '24h', '7d': '24h' };
+const DAY = 86_400_000;
 
 /** `GET /api/v1/admin/spend`: dollars per provider and per user in a window, and the budgets. */
 export function spendRoutes({ db }: AdminDeps) {
@@ -47,11 +36,17 @@ export function spendRoutes({ db }: AdminDeps) {
     async (c) => {
       const { window } = c.req.valid('query');
       const now = Date.now();
-      const summed = SUMMED[window];
-      const from = windowStart(summed, now);
+      const from = windowStart(window, now);
       const to = new Date(now);
+      // The last hour starts on a minute, inside an hour bucket, so it is summed from its rows
+      // (a few thousand on a busy table); longer windows start on the hour and read the rollups,
+      // whose spend per user is kept per UTC day.
+      const raw = window === '1h';
+      const usersFrom = raw ? from : new Date(Math.floor(from.getTime() / DAY) * DAY);
       const [spend, plans, userLimits] = await Promise.all([
-        selectSpend(db, from, to, TOP_USERS),
+        raw
+          ? selectRawSpend(db, from, to, TOP_USERS)
+          : selectRollupSpend(db, { from, to, usersFrom, topUsers: TOP_USERS }),
         selectPlans(db),
         selectUserLimits(db, USER_LIMITS_SHOWN),
       ]);
@@ -67,9 +62,11 @@ export function spendRoutes({ db }: AdminDeps) {
         window,
         from: from.toISOString(),
         to: to.toISOString(),
-        capped: summed !== window,
+        read_from: raw ? 'raw' : 'rollup',
         total_usd: spend.total_usd,
         calls: spend.calls,
+        unpriced_calls: spend.unpriced_calls,
+        users_from: usersFrom.toISOString(),
         by_provider: spend.by_provider.map(({ key, ...row }) => ({ provider: key, ...row })),
         top_users: spend.top_users.map(({ key, ...row }) => {
           const budget = budgets.get(key!);

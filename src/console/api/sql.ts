@@ -94,6 +94,51 @@ export async function selectHourRollups(
   return rows;
 }
 
+export interface CacheBucketRow {
+  bucket_start: Date;
+  generations: number;
+  cached: number;
+}
+
+/** Generations of one environment and how many the response cache answered, per minute. */
+export async function selectMinuteCacheBuckets(
+  db: Queryable,
+  from: Date,
+  to: Date,
+  environment: string,
+): Promise<CacheBucketRow[]> {
+  const { rows } = await db.query<CacheBucketRow>(
+    `select date_trunc('minute', created_at at time zone 'UTC') at time zone 'UTC' as bucket_start,
+            count(*)::int as generations,
+            (count(*) filter (where source = 'generation_cached'))::int as cached
+       from public.ai_training_examples
+      where source in ${GENERATION_SOURCES} and created_at >= $1 and created_at < $2
+        and environment = $3
+      group by 1
+      order by 1`,
+    [from, to, environment],
+  );
+  return rows;
+}
+
+/** The same per hour, from the environment rollup (one row per hour). */
+export async function selectHourCacheBuckets(
+  db: Queryable,
+  from: Date,
+  to: Date,
+  environment: string,
+): Promise<CacheBucketRow[]> {
+  const { rows } = await db.query<CacheBucketRow>(
+    `select bucket_start, generation_count::int as generations, cached_count::int as cached
+       from public.ai_training_examples_environment_hourly
+      where bucket_start >= $1 and bucket_start < $2 and environment = $3
+        and generation_count > 0
+      order by bucket_start`,
+    [from, to, environment],
+  );
+  return rows;
+}
+
 export interface CooldownRow {
   provider: string;
   consecutive_failures: number;
@@ -315,33 +360,37 @@ const EQUALITY_FILTERS = {
 } as const;
 
 /**
- * A page of telemetry rows, newest first. Only the filters given reach the statement, so the
- * planner can pick the index of the one that narrows most (console_indexes migration: each
- * filter has one). The page's ids are found first and its rows read after: where the index
- * carries the other filter columns (the created_at index, and those of failed rows and of
- * fallbacks), the search filters inside it without reading a table row per candidate, so a
- * combination that is rare together stays a walk down one index.
+ * A page of telemetry rows, newest first, created in `within` when given (the search of
+ * generation-search.ts reads the table one stretch of hours at a time). Only the filters given
+ * reach the statement, so the planner can pick the index of the one that narrows most
+ * (console_indexes migration: each filter has one). The page's ids are found first and its rows
+ * read after: where the index carries the other filter columns (the created_at index, and those
+ * of failed rows and of fallbacks), the search filters inside it without reading a table row per
+ * candidate.
  */
 export async function selectGenerations(
   db: Queryable,
-  { filters, after, limit }: { filters: GenerationFilters; after: Keyset; limit: number },
+  {
+    filters,
+    after,
+    limit,
+    within,
+  }: {
+    filters: GenerationFilters;
+    after: Keyset;
+    limit: number;
+    within?: { from: Date; to: Date | undefined };
+  },
 ): Promise<(Row & { id: string; cursor_ts: string })[]> {
   const params: unknown[] = [];
-  const where: string[] = [];
   const param = (value: unknown, type: string) => {
     params.push(value);
     return `$${params.length}::${type}`;
   };
-  for (const [key, [column, type]] of Object.entries(EQUALITY_FILTERS)) {
-    const value = filters[key as keyof typeof EQUALITY_FILTERS];
-    if (value !== undefined) where.push(`${column} = ${param(value, type)}`);
-  }
-  if (filters.from !== undefined) where.push(`created_at >= ${param(filters.from, 'timestamptz')}`);
-  if (filters.to !== undefined) where.push(`created_at < ${param(filters.to, 'timestamptz')}`);
-  if (after !== undefined) {
-    where.push(
-      `(created_at, id) < (${param(after.at, 'timestamptz')}, ${param(after.id, 'uuid')})`,
-    );
+  const where = generationConditions(filters, after, param);
+  if (within !== undefined) {
+    where.push(`created_at >= ${param(within.from, 'timestamptz')}`);
+    if (within.to !== undefined) where.push(`created_at < ${param(within.to, 'timestamptz')}`);
   }
   const { rows } = await db.query<Row & { id: string; cursor_ts: string }>(
     `select ${qualified('t', GENERATION_FIELDS)},
@@ -353,6 +402,136 @@ export async function selectGenerations(
               limit ${param(limit, 'int')}) page
        join public.ai_training_examples t on t.id = page.id
       order by page.created_at desc, page.id desc`,
+    params,
+  );
+  return rows;
+}
+
+/** The conditions of the filters given and of the cursor, their values added through `param`. */
+function generationConditions(
+  filters: GenerationFilters,
+  after: Keyset,
+  param: (value: unknown, type: string) => string,
+): string[] {
+  const where: string[] = [];
+  for (const [key, [column, type]] of Object.entries(EQUALITY_FILTERS)) {
+    const value = filters[key as keyof typeof EQUALITY_FILTERS];
+    if (value !== undefined) where.push(`${column} = ${param(value, type)}`);
+  }
+  if (filters.from !== undefined) where.push(`created_at >= ${param(filters.from, 'timestamptz')}`);
+  if (filters.to !== undefined) where.push(`created_at < ${param(filters.to, 'timestamptz')}`);
+  if (after !== undefined) {
+    where.push(
+      `(created_at, id) < (${param(after.at, 'timestamptz')}, ${param(after.id, 'uuid')})`,
+    );
+  }
+  return where;
+}
+
+/**
+ * When the newest row with the filters' recipe (and within their time range, before the cursor)
+ * was created: one probe of the recipe's index. Undefined when there is none.
+ */
+export async function selectNewestOfRecipe(
+  db: Queryable,
+  { filters, after }: { filters: GenerationFilters; after: Keyset },
+): Promise<Date | undefined> {
+  const params: unknown[] = [];
+  const param = (value: unknown, type: string) => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
+  const { from, to, recipe } = filters;
+  const where = generationConditions({ from, to, recipe }, after, param);
+  const { rows } = await db.query<{ created_at: Date }>(
+    `select created_at from public.ai_training_examples
+      where ${where.join(' and ')}
+      order by created_at desc
+      limit 1`,
+    params,
+  );
+  return rows[0]?.created_at;
+}
+
+export interface HourCount {
+  bucket_start: Date;
+  /**
+   * Index entries a search of the hour reads at most: its rows, or fewer where a filter has a
+   * partial index of its own (failed rows, fallbacks), or a fraction of a filter's rows for
+   * an index that does not carry the other filter columns (each entry then costs a table row).
+   */
+  work: number;
+  /**
+   * At least as many as the rows of the hour that match the filters the rollup can tell apart
+   * (provider, route strategy, source, status, fallback used): 0 means none does.
+   */
+  matches: number;
+}
+
+/** What reading a table row costs, in index entries read in order. */
+const TABLE_ROW_COST = 20;
+
+/**
+ * Per hour, newest first, from the hourly rollup: what searching the hour costs and an upper
+ * bound of its rows that match `filters`, for the hours from `upTo` down to `downTo` (both hour
+ * starts, inclusive; open ends when undefined) that are not older than the oldest telemetry row.
+ */
+export async function selectHourCounts(
+  db: Queryable,
+  {
+    filters,
+    upTo,
+    downTo,
+  }: { filters: GenerationFilters; upTo: Date | undefined; downTo: Date | undefined },
+): Promise<HourCount[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown, type: string) => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
+  const group: string[] = [];
+  const work = ['sum(total_count)'];
+  const indexed = (condition: string) =>
+    work.push(`${TABLE_ROW_COST} * coalesce(sum(total_count) filter (where ${condition}), 0)`);
+  if (filters.provider !== undefined) {
+    group.push(`selected_provider = ${param(filters.provider, 'text')}`);
+    indexed(group.at(-1)!);
+  }
+  if (filters.route_strategy !== undefined) {
+    group.push(`route_strategy = ${param(filters.route_strategy, 'text')}`);
+    indexed(group.at(-1)!);
+  }
+  if (filters.source !== undefined) {
+    group.push(`source = ${param(filters.source, 'text')}`);
+    // Only the sources other than 'generation' have an index.
+    if (filters.source !== 'generation') indexed(group.at(-1)!);
+  }
+  // Counts within a group: one filter's count is exact, the smaller of two an upper bound.
+  const counts: string[] = [];
+  if (filters.status !== undefined) {
+    counts.push(filters.status === 'failed' ? 'failed_count' : 'succeeded_count');
+    if (filters.status === 'failed') work.push('sum(failed_count)');
+  }
+  if (filters.fallback_used !== undefined) {
+    counts.push(filters.fallback_used ? 'fallback_count' : 'total_count - fallback_count');
+    if (filters.fallback_used) work.push('sum(fallback_count)');
+  }
+  const count =
+    counts.length === 0 ? 'total_count' : counts.length === 1 ? counts[0] : `least(${counts})`;
+  const match = group.length === 0 ? count : `case when ${group.join(' and ')} then ${count} end`;
+  const where = [
+    `bucket_start >= (select date_trunc('hour', min(created_at) at time zone 'UTC') at time zone 'UTC'
+                        from public.ai_training_examples)`,
+  ];
+  if (upTo !== undefined) where.push(`bucket_start <= ${param(upTo, 'timestamptz')}`);
+  if (downTo !== undefined) where.push(`bucket_start >= ${param(downTo, 'timestamptz')}`);
+  const { rows } = await db.query<HourCount>(
+    `select bucket_start, least(${work})::float8 as work,
+            coalesce(sum(${match}), 0)::float8 as matches
+       from public.ai_training_examples_hourly
+      where ${where.join(' and ')}
+      group by bucket_start
+      order by bucket_start desc`,
     params,
   );
   return rows;

@@ -11,6 +11,8 @@ export interface OverviewCharts {
   successRate: ChartSeries[];
   fallbackRate: ChartSeries[];
   p95: ChartSeries[];
+  /** The response cache's hit rate in the overview's environment. */
+  cacheHitRate: ChartSeries[];
 }
 
 const sum = (points: OverviewPoint[], pick: (point: OverviewPoint) => number) =>
@@ -45,6 +47,11 @@ export function overviewCharts(overview: Overview): OverviewCharts {
     }
   }
   p95.sort((left, right) => (left.color ?? 0) - (right.color ?? 0));
+  const hitRates: (number | null)[] = x.map(() => null);
+  for (const point of overview.cache.points) {
+    const position = index.get(Math.floor(Date.parse(point.bucket_start) / 1000 / step) * step);
+    if (position !== undefined) hitRates[position] = point.hit_rate;
+  }
   const rate = (pick: (point: OverviewPoint) => number) =>
     byBucket.map((points) => {
       const generations = sum(points, (point) => point.generations);
@@ -61,5 +68,6 @@ export function overviewCharts(overview: Overview): OverviewCharts {
     successRate: [{ label: 'success rate', values: rate((point) => point.succeeded) }],
     fallbackRate: [{ label: 'fallback rate', values: rate((point) => point.fallbacks) }],
     p95,
+    cacheHitRate: [{ label: 'cache hit rate', values: hitRates }],
   };
 }

@@ -11,12 +11,20 @@ export interface Resource<T> {
   reload(): void;
 }
 
+/** How a resource is read: one request by default. */
+export type Loader<T> = (path: string, signal: AbortSignal) => Promise<T>;
+
+const requestOnce = <T>(path: string, signal: AbortSignal) => request<T>(path, { signal });
+
 /**
- * Reads `path` from the API, again whenever the path changes, and every `pollMs` while the tab
- * is visible (a hidden tab costs the server nothing; it catches up as soon as it is shown).
- * `null` reads nothing.
+ * Reads `path` from the API (through `load` when given), again whenever the path changes, and
+ * every `pollMs` while the tab is visible (a hidden tab costs the server nothing; it catches up
+ * as soon as it is shown). `null` reads nothing.
  */
-export function useResource<T>(path: string | null, { pollMs }: { pollMs?: number } = {}) {
+export function useResource<T>(
+  path: string | null,
+  { pollMs, load: loader = requestOnce }: { pollMs?: number; load?: Loader<T> } = {},
+) {
   const [state, setState] = useState<{ path: string | null; data?: T; error?: ApiError }>({
     path: null,
   });
@@ -34,7 +42,7 @@ export function useResource<T>(path: string | null, { pollMs }: { pollMs?: numbe
       if (inFlight) return;
       inFlight = true;
       try {
-        const data = await request<T>(path, { signal: controller.signal });
+        const data = await loader(path, controller.signal);
         if (!controller.signal.aborted) setState({ path, data });
       } catch (error) {
         if (controller.signal.aborted) return;
@@ -68,7 +76,7 @@ export function useResource<T>(path: string | null, { pollMs }: { pollMs?: numbe
       clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
     };
-  }, [path, pollMs, tick]);
+  }, [path, pollMs, tick, loader]);
 
   const current = state.path === path;
   const resource: Resource<T> = {

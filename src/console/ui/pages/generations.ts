@@ -1,5 +1,5 @@
 import type { Generation, GenerationPage } from '../../contract.ts';
-import { ADMIN } from '../api.ts';
+import { ADMIN, request } from '../api.ts';
 import { GENERATION_STATUSES, PROVIDERS, RECIPES, ROUTE_STRATEGIES, SOURCES } from '../choices.ts';
 import { anyOf, type Choice } from '../components/fields.ts';
 import { PageHeader } from '../components/page.ts';
@@ -12,6 +12,40 @@ import { useResource } from '../use-resource.ts';
 
 const POLL_MS = 5_000;
 const COLUMNS = 10;
+/** The API's page size when the address sets none. */
+const DEFAULT_LIMIT = 50;
+/** How long a page keeps asking for older rows before it shows what it found. */
+const GATHER_MS = 4_000;
+const GATHER_REQUESTS = 25;
+
+/**
+ * A page of `limit` rows, asked for again from where the search stopped as long as the API
+ * answers with fewer rows and a search that is not over: with filters that are rare together
+ * one request reads only a share of the table. Gives up after a few seconds, and then says how
+ * far back it searched.
+ */
+async function gatherPage(path: string, signal: AbortSignal): Promise<GenerationPage> {
+  const url = new URL(path, window.location.origin);
+  const limit = Number(url.searchParams.get('limit')) || DEFAULT_LIMIT;
+  const started = performance.now();
+  let page = await request<GenerationPage>(path, { signal });
+  const data = [...page.data];
+  for (
+    let requests = 1;
+    data.length < limit &&
+    page.next_cursor &&
+    page.searched_back_to &&
+    requests < GATHER_REQUESTS &&
+    performance.now() - started < GATHER_MS;
+    requests++
+  ) {
+    url.searchParams.set('cursor', page.next_cursor);
+    url.searchParams.set('limit', String(limit - data.length));
+    page = await request<GenerationPage>(`${url.pathname}${url.search}`, { signal });
+    data.push(...page.data);
+  }
+  return { ...page, data };
+}
 
 interface FilterSpec {
   name: string;
@@ -139,8 +173,9 @@ export function GenerationsPage({ location }: { location: Location }) {
   for (const name of PASSED) query[name] = location.query.get(name) ?? undefined;
   const { data, error, loading } = useResource<GenerationPage>(
     withQuery(`${ADMIN}/generations`, query),
-    cursor ? {} : { pollMs: POLL_MS },
+    cursor ? { load: gatherPage } : { pollMs: POLL_MS, load: gatherPage },
   );
+  const searchedTo = data?.searched_back_to ?? null;
   const filtered = FILTERS.some((filter) => location.query.get(filter.name));
   const rows = loading && error === undefined ? undefined : data?.data;
 
@@ -165,12 +200,19 @@ export function GenerationsPage({ location }: { location: Location }) {
       </table>
     </div>
     ${
-      rows && rows.length === 0
+      rows && rows.length === 0 && !searchedTo
         ? html`<${Empty}>${
             filtered
               ? html`No generations match these filters. <a href=${`${BASE}/generations`}>Clear them</a> or widen the time range.`
               : 'No generations recorded yet: send a request to /v1/chat/completions or a product flow, and it shows here within seconds.'
           }<//>`
+        : null
+    }
+    ${
+      rows && searchedTo
+        ? html`<p class="muted small" role="status">
+            ${rows.length === 0 ? 'No match yet' : 'These are all the matches'} back to ${dateTime(searchedTo)}: these filters are rare together, so older rows are searched a stretch at a time. Next → searches further back.
+          </p>`
         : null
     }
     <${Pager} location=${location} nextCursor=${data?.next_cursor} label="Generation pages" live=${true} />

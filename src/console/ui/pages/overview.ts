@@ -58,6 +58,11 @@ export function OverviewPage({ location }: { location: Location }) {
     ? 'No generations in this window. Send one through /v1/chat/completions or a product flow.'
     : undefined;
   const x = charts?.x ?? [];
+  const cache = data?.cache;
+  const noCache =
+    cache && cache.generations === 0
+      ? `No generations recorded for ${cache.environment} in this window.`
+      : undefined;
 
   return html`
     <${PageHeader} title="Overview">
@@ -82,13 +87,20 @@ export function OverviewPage({ location }: { location: Location }) {
       <${Stat} label="Success rate" value=${percent(totals?.success_rate)} />
       <${Stat} label="Fallback rate" value=${percent(totals?.fallback_rate)} />
       <${Stat} label="p95 latency" value=${milliseconds(totals?.p95_latency_ms)} />
+      <${Stat} label=${`Cache hit rate${cache ? ` (${cache.environment})` : ''}`} value=${percent(cache?.hit_rate)} />
     </dl>
     <div class="chart-grid">
       <${Chart} label="Generations per minute" x=${x} series=${charts?.perMinute ?? []} format=${decimal} empty=${empty} />
       <${Chart} label="Success rate" x=${x} series=${charts?.successRate ?? []} format=${rate} yMax=${1} empty=${empty} />
       <${Chart} label="Fallback rate" x=${x} series=${charts?.fallbackRate ?? []} format=${rate} yMax=${1} empty=${empty} />
       <${Chart} label="p95 latency per provider" x=${x} series=${charts?.p95 ?? []} format=${milliseconds} empty=${empty} />
+      <${Chart} label="Cache hit rate" x=${x} series=${charts?.cacheHitRate ?? []} format=${rate} yMax=${1} empty=${noCache} />
     </div>
+    ${
+      cache && cache.generations > 0 && cache.cached === 0
+        ? html`<p class="muted small">No answer came from the response cache in ${cache.environment} in this window: a client asks for it with the header <code>x-genloop-cache: exact</code> (or the server caches by default with <code>GENLOOP_CACHE_DEFAULT=exact</code>).</p>`
+        : null
+    }
     ${data ? html`<p class="muted small">Read from ${data.read_from === 'rollup' ? 'the rollups' : 'the telemetry rows'}, ${dateTime(data.from)} to ${dateTime(data.to)}.</p>` : html`<p class="muted small">\u00a0</p>`}
     <div class="columns">
       <${Section} title="Provider cooldowns" id="overview-cooldowns">

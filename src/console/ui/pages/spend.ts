@@ -35,7 +35,7 @@ export function SpendPanel({ window }: { window: Window }) {
         <p class="muted small">
           ${
             data
-              ? `${data.capped ? 'Capped at the last 24 hours (summed from the telemetry rows, which a week would make slow): ' : ''}${dateTime(data.from)} to ${dateTime(data.to)}. Calls of unknown cost are left out.`
+              ? `${dateTime(data.from)} to ${dateTime(data.to)}, from ${data.read_from === 'rollup' ? 'the rollups' : 'the telemetry rows'}. Calls of unknown cost are left out${data.unpriced_calls > 0 ? ` (${integer(data.unpriced_calls)} in this window)` : ''}.`
               : '\u00a0'
           }
         </p>
@@ -62,6 +62,11 @@ export function SpendPanel({ window }: { window: Window }) {
         </div>
         ${noCost ? html`<${Empty}>No cost recorded yet in this window: calls record one once their model has a price (see <code>docs/cost-control.md</code>).<//>` : null}
         <h3>Top users</h3>
+        ${
+          data && data.users_from !== data.from
+            ? html`<p class="muted small">Since ${dateTime(data.users_from)}: spend per user is kept per UTC day, so the top users count the whole days of the window.</p>`
+            : null
+        }
         <div class="table-wrap">
           <table aria-busy=${data === undefined}>
             <caption class="visually-hidden">The users who spent most</caption>
