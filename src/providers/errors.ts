@@ -131,21 +131,12 @@ export function toProviderError(
     });
   }
   if (error instanceof APIError && typeof error.status === 'number') {
-    const parsed = errorBodySchema.safeParse(error.error);
-    const code = parsed.success ? String(parsed.data.code ?? parsed.data.type ?? '') : '';
-    let { errorClass, retryable } = classifyStatus(error.status);
-    if (CONTENT_POLICY_CODES.has(code)) {
-      errorClass = 'content_policy';
-      retryable = false;
-    }
-    return new ProviderError({
+    return httpStatusError({
       provider,
-      message: `${provider} answered ${error.status}: ${parsed.success && parsed.data.message ? parsed.data.message : error.message}`,
       status: error.status,
-      errorClass,
-      retryable,
-      retryAfterMs: retryAfterMs(error.headers),
       body: error.error,
+      headers: error.headers,
+      fallbackMessage: error.message,
       cause: error,
     });
   }
@@ -156,6 +147,47 @@ export function toProviderError(
     errorClass: 'unknown',
     retryable: false,
     cause: error,
+  });
+}
+
+/**
+ * The failure of a call the provider answered with an error status: classified by the status,
+ * a content-policy code in its OpenAI-style body, and its Retry-After. For callers that speak
+ * HTTP themselves, as well as for the SDK's errors.
+ */
+export function httpStatusError({
+  provider,
+  status,
+  body,
+  headers,
+  fallbackMessage,
+  cause,
+}: {
+  provider: ProviderName;
+  status: number;
+  /** The body's `error` object (or the whole body when it has none). */
+  body: unknown;
+  headers?: Headers | undefined;
+  fallbackMessage?: string | undefined;
+  cause?: unknown;
+}): ProviderError {
+  const parsed = errorBodySchema.safeParse(body);
+  const code = parsed.success ? String(parsed.data.code ?? parsed.data.type ?? '') : '';
+  let { errorClass, retryable } = classifyStatus(status);
+  if (CONTENT_POLICY_CODES.has(code)) {
+    errorClass = 'content_policy';
+    retryable = false;
+  }
+  const message = (parsed.success && parsed.data.message) || fallbackMessage || `HTTP ${status}`;
+  return new ProviderError({
+    provider,
+    message: `${provider} answered ${status}: ${message}`,
+    status,
+    errorClass,
+    retryable,
+    retryAfterMs: retryAfterMs(headers),
+    body,
+    cause,
   });
 }
 

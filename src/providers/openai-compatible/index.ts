@@ -10,6 +10,7 @@ import type {
   TextProvider,
   Usage,
 } from '../types.ts';
+import { createEmbedder } from './embeddings.ts';
 import { createKeepAliveFetch } from './keep-alive-fetch.ts';
 
 /** Transport of an OpenAI-compatible provider: where it is and how to authenticate. */
@@ -28,11 +29,12 @@ export interface OpenAICompatibleTransport {
  * official openai SDK with its retries off: backoff, timeouts and fallback belong to the router.
  */
 export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransport): TextProvider {
+  const fetch = transport.fetch ?? createKeepAliveFetch().fetch;
   const client = new OpenAI({
     apiKey: transport.apiKey,
     baseURL: transport.baseURL,
     maxRetries: 0,
-    fetch: transport.fetch ?? createKeepAliveFetch().fetch,
+    fetch,
     // The router's AbortSignal bounds each attempt; this only guards against a missing one.
     timeout: 600_000,
     ...(transport.defaultHeaders ? { defaultHeaders: transport.defaultHeaders } : {}),
@@ -42,6 +44,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
   return {
     name,
     servedBy: transport.servedBy,
+    embed: createEmbedder({ ...transport, fetch }),
 
     async generate(request: ChatRequest, options: CallOptions): Promise<ChatResult> {
       try {
