@@ -3,6 +3,7 @@ import { consoleRoutes, SIGN_IN_PATH } from './console/index.ts';
 import type { SignInCode } from './console/sign-in-code.ts';
 import type { Db } from './db/types.ts';
 import { outcomesRoutes } from './eval/routes.ts';
+import { embeddingRoutes } from './gateway/embeddings-routes.ts';
 import { chatCompletionRoutes } from './gateway/routes.ts';
 import { createHttpApp } from './http/app.ts';
 import type { TokenVerifier } from './http/middleware/auth/index.ts';
@@ -63,6 +64,7 @@ export function createApp({
   if (services && serveGenerations) {
     app.route('/', generateSiteRoutes(services));
     app.route('/', chatCompletionRoutes(services));
+    app.route('/', embeddingRoutes(services.embeddings));
     app.route('/', flashcardRoutes(services));
     if (interior) {
       app.route('/', interiorRoutes(services, interior));
@@ -140,7 +142,7 @@ export async function assembleGenloop(
     signInCode,
   });
   const handlers: Record<string, JobHandler> = {
-    flashcards: flashcardHandler({ router: services.router }),
+    flashcards: flashcardHandler({ router: services.router, budgets: services.budgets }),
     ...(interior ? { interior: interior.handler } : {}),
   };
   return {

@@ -14,6 +14,7 @@ import { CanaryController } from './rollout/canary/controller.ts';
 import { CanaryNotifier } from './rollout/canary/notify.ts';
 import type { ServiceOptions, Services } from './services.ts';
 import { startSimulator } from './simulator/index.ts';
+import { enableSemanticCache } from './sql/semantic-cache.ts';
 
 export interface Runtime {
   config: ResolvedConfig;
@@ -70,6 +71,13 @@ export async function startRuntime(
           onApplied: (migration, ms) =>
             logger.info({ migration: migration.file, duration_ms: ms }, 'migration applied'),
         });
+        const semantic = await enableSemanticCache(direct);
+        logger.info(
+          { semantic_cache: semantic },
+          semantic
+            ? 'semantic cache: on (pgvector)'
+            : 'semantic cache: off (pgvector is not installed); semantic requests use the exact cache',
+        );
       } finally {
         if (direct !== db) await direct.close();
       }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BudgetGate } from './budgets/gate.ts';
+import { SemanticIndex } from './cache/semantic-index.ts';
 import type { ResolvedConfig } from './config/schema.ts';
 import type { Db } from './db/types.ts';
+import { EmbeddingService } from './embeddings/service.ts';
 import { registerQueueDepth } from './jobs/queue-depth.ts';
 import type { Logger } from './lib/logger.ts';
 import { Metrics } from './lib/metrics.ts';
@@ -28,6 +30,10 @@ export interface Services {
   prices: PriceBook;
   /** Dollar budgets: a reservation before each provider call, its settlement after. */
   budgets: BudgetGate;
+  /** Embeddings routed, budgeted and recorded like chat calls. */
+  embeddings: EmbeddingService;
+  /** The semantic response cache's store (pgvector), when the database has it. */
+  semanticIndex: SemanticIndex;
   /** Flushes telemetry and stops listening; the database stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -74,6 +80,8 @@ export async function createServices(
   const metrics = new Metrics();
   registerQueueDepth(metrics, db);
   const telemetry = new TelemetryWriter(db, { ...options.telemetry, logger, metrics });
+  const embeddings = new EmbeddingService({ config, router, budgets, telemetry });
+  const semanticIndex = new SemanticIndex({ db, logger, config, embeddings });
   return {
     config,
     db,
@@ -86,6 +94,8 @@ export async function createServices(
     metrics,
     prices,
     budgets,
+    embeddings,
+    semanticIndex,
     async close() {
       await telemetry.close();
       await configs.stop();

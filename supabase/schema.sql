@@ -31,6 +31,68 @@ CREATE FUNCTION auth.uid() RETURNS uuid
         )::uuid
       $$;
 
+CREATE FUNCTION genloop.enable_semantic_cache() RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  vector_schema text;
+begin
+  if to_regclass('public.ai_semantic_cache') is not null then
+    return true;
+  end if;
+  select n.nspname into vector_schema
+    from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+   where e.extname = 'vector';
+  if vector_schema is null then
+    if not exists (select 1 from pg_available_extensions where name = 'vector') then
+      raise notice 'genloop: pgvector is not installed on this server; the semantic cache stays off';
+      return false;
+    end if;
+    begin
+      create schema if not exists extensions;
+      create extension if not exists vector with schema extensions;
+    exception when insufficient_privilege then
+      raise warning 'genloop: % may not create the vector extension; the semantic cache stays off until someone who may runs: create extension vector with schema extensions', current_user;
+      return false;
+    end;
+    vector_schema := 'extensions';
+  end if;
+  execute 'grant usage on schema ' || quote_ident(vector_schema) || ' to service_role';
+  execute format($ddl$
+    create table public.ai_semantic_cache (
+      id bigint generated always as identity primary key,
+      scope text not null,
+      context_hash text not null,
+      request_hash text not null,
+      embedding %1$I.vector(256) not null,
+      provider text not null,
+      model text,
+      response jsonb not null,
+      created_at timestamptz not null default timezone('utc', now()),
+      expires_at timestamptz not null,
+      constraint ai_semantic_cache_hashes_check check (
+        context_hash ~ '^[0-9a-f]{64}$' and request_hash ~ '^[0-9a-f]{64}$'
+      )
+    )$ddl$, vector_schema);
+  execute 'create unique index ai_semantic_cache_request_idx
+             on public.ai_semantic_cache (scope, request_hash)';
+  execute 'create index ai_semantic_cache_context_idx
+             on public.ai_semantic_cache (scope, context_hash, expires_at)';
+  execute 'create index ai_semantic_cache_expires_at_idx on public.ai_semantic_cache (expires_at)';
+  execute format(
+    'create index ai_semantic_cache_embedding_idx on public.ai_semantic_cache
+       using hnsw (embedding %I.vector_cosine_ops)',
+    vector_schema);
+  execute 'alter table public.ai_semantic_cache enable row level security';
+  execute 'revoke all on table public.ai_semantic_cache from anon, authenticated';
+  execute 'grant all on table public.ai_semantic_cache to service_role';
+  execute 'revoke all on sequence public.ai_semantic_cache_id_seq from anon, authenticated';
+  execute 'grant all on sequence public.ai_semantic_cache_id_seq to service_role';
+  return true;
+end
+$_$;
+
 CREATE FUNCTION public.genloop_eval_run_has_samples() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -839,6 +901,29 @@ ALTER TABLE public.ai_rollout_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.ai_semantic_cache (
+    id bigint NOT NULL,
+    scope text NOT NULL,
+    context_hash text NOT NULL,
+    request_hash text NOT NULL,
+    embedding extensions.vector(256) NOT NULL,
+    provider text NOT NULL,
+    model text,
+    response jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT ai_semantic_cache_hashes_check CHECK (((context_hash ~ '^[0-9a-f]{64}$'::text) AND (request_hash ~ '^[0-9a-f]{64}$'::text)))
+);
+
+ALTER TABLE public.ai_semantic_cache ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ai_semantic_cache_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.ai_suggestions (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     generation_id uuid NOT NULL,
@@ -1156,6 +1241,9 @@ ALTER TABLE ONLY public.ai_response_cache
 ALTER TABLE ONLY public.ai_rollout_log
     ADD CONSTRAINT ai_rollout_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.ai_semantic_cache
+    ADD CONSTRAINT ai_semantic_cache_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.ai_suggestions
     ADD CONSTRAINT ai_suggestions_generation_position_key UNIQUE (generation_id, "position");
 
@@ -1263,6 +1351,14 @@ CREATE INDEX ai_provider_attempts_request_id_idx ON public.ai_provider_attempts 
 CREATE INDEX ai_response_cache_expires_at_idx ON public.ai_response_cache USING btree (expires_at);
 
 CREATE INDEX ai_rollout_log_environment_started_idx ON public.ai_rollout_log USING btree (environment, started_at DESC);
+
+CREATE INDEX ai_semantic_cache_context_idx ON public.ai_semantic_cache USING btree (scope, context_hash, expires_at);
+
+CREATE INDEX ai_semantic_cache_embedding_idx ON public.ai_semantic_cache USING hnsw (embedding extensions.vector_cosine_ops);
+
+CREATE INDEX ai_semantic_cache_expires_at_idx ON public.ai_semantic_cache USING btree (expires_at);
+
+CREATE UNIQUE INDEX ai_semantic_cache_request_idx ON public.ai_semantic_cache USING btree (scope, request_hash);
 
 CREATE INDEX ai_suggestions_user_id_status_idx ON public.ai_suggestions USING btree (user_id, status);
 
@@ -1413,6 +1509,8 @@ ALTER TABLE public.ai_provider_health ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ai_response_cache ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.ai_rollout_log ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.ai_semantic_cache ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.ai_suggestions ENABLE ROW LEVEL SECURITY;
 

@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../src/db/migrator.ts';
 import { createPgDb } from '../src/db/pg-driver.ts';
-import { wrapPglite } from '../src/db/pglite-driver.ts';
+import { PGLITE_EXTENSIONS, wrapPglite } from '../src/db/pglite-driver.ts';
 import { adminUrl, databaseUrlFor, templateDatabaseName } from './helpers/pg-admin.ts';
 
 /**
@@ -15,7 +15,7 @@ import { adminUrl, databaseUrlFor, templateDatabaseName } from './helpers/pg-adm
  */
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'genloop-test-'));
-  const lite = await PGlite.create();
+  const lite = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   await migrate(wrapPglite(lite));
   const tarball = await lite.dumpDataDir('none');
   await lite.close();

@@ -8,6 +8,7 @@ import type { AttemptRecord } from '../routing/types.ts';
 import {
   BUDGET_CHANNEL,
   budgetsExist,
+  extendReservation,
   finishReservation,
   type ReserveOutcome,
   reserveBudget,
@@ -44,6 +45,11 @@ export interface Reservation {
   amountUsd: number;
   /** Ends the reservation from the attempts of the route (their costs, or a refund). */
   finish(attempts: readonly AttemptRecord[]): Promise<void>;
+  /**
+   * Before a further attempt: grows the reservation to cover it when earlier attempts were paid
+   * for (see {@link BudgetGate.cover}). The router's `beforeAttempt`.
+   */
+  cover(attempts: readonly AttemptRecord[]): Promise<void>;
   settle(costUsd: number | null): Promise<void>;
   refund(): Promise<void>;
 }
@@ -163,6 +169,30 @@ export class BudgetGate {
     return Boolean(userId) && (await this.budgetsMayApply());
   }
 
+  /**
+   * Makes the reservation `reservationId` cover one more call after `attempts`: a reservation is
+   * made for one call, and an attempt that got an answer was paid for even when the answer was
+   * refused as invalid, so before each further attempt the reservation grows by one call's
+   * amount per paid attempt. Throws DomainError `budget_exceeded` when the budget cannot cover
+   * it (the route then stops, and what was paid is settled). Costs nothing while no attempt was
+   * paid, which is every route that did not get an unusable answer.
+   */
+  async cover(reservationId: string, attempts: readonly AttemptRecord[]): Promise<void> {
+    let paid = 0;
+    for (const attempt of attempts) if (isPaid(attempt)) paid++;
+    if (paid === 0) return;
+    const outcome = await extendReservation(this.options.db, {
+      reservationId,
+      extensions: paid,
+    });
+    if (outcome.kind !== 'refused') return;
+    const now = this.now();
+    throw new DomainError('over_budget', 'budget_exceeded', 'budget exceeded', {
+      detail: `after ${paid} paid answer(s) that could not be used, another attempt may cost up to $${outcome.amountUsd.toFixed(6)}, and $${roundUsd(outcome.committedUsd)} of the $${outcome.limitUsd} budget is spent or reserved; it resets at ${outcome.resetsAt.toISOString()}`,
+      retryAfterMs: Math.max(1_000, outcome.resetsAt.getTime() - now.getTime()),
+    });
+  }
+
   /** True when reserved, false when unlimited; a refusal becomes the 402 the caller answers. */
   private accepted(outcome: ReserveOutcome, amountUsd: number, now: Date): boolean {
     if (outcome.kind === 'unlimited') return false;
@@ -194,6 +224,7 @@ export class BudgetGate {
       amountUsd,
       settle: (costUsd) => end('settle', costUsd),
       refund: () => end('refund', null),
+      cover: (attempts) => this.cover(reservationId, attempts),
       finish: (attempts) => {
         const spent = attemptsCost(attempts);
         return spent === 'nothing' ? end('refund', null) : end('settle', spent);
@@ -233,11 +264,15 @@ export function attemptsCost(attempts: readonly AttemptRecord[]): number | null 
   let total = 0;
   let answered = false;
   for (const attempt of attempts) {
-    const paid = attempt.status === 'succeeded' || attempt.errorClass === 'invalid_output';
-    if (!paid) continue;
+    if (!isPaid(attempt)) continue;
     answered = true;
     if (attempt.costUsd == null) return null;
     total += attempt.costUsd;
   }
   return answered ? roundUsd(total) : 'nothing';
+}
+
+/** An attempt that got an answer, usable or not: the provider charged for it. */
+function isPaid(attempt: AttemptRecord): boolean {
+  return attempt.status === 'succeeded' || attempt.errorClass === 'invalid_output';
 }

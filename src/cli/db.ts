@@ -4,6 +4,11 @@ import { openDb } from '../db/open.ts';
 import { OperatorError } from '../lib/errors.ts';
 import { countPrunable, type PruneCounts, pruneTelemetry } from '../sql/prune.ts';
 import { countExpiredAnswers, purgeExpiredAnswers } from '../sql/response-cache.ts';
+import {
+  countExpiredSemanticAnswers,
+  enableSemanticCache,
+  purgeExpiredSemanticAnswers,
+} from '../sql/semantic-cache.ts';
 import type { CliContext } from './context.ts';
 import { formatTable } from './output.ts';
 
@@ -25,6 +30,11 @@ export function registerDbCommands(program: Command, context: CliContext): void 
           );
         }
         if (result.applied.length === 0) context.stdout('database is up to date\n');
+        context.stdout(
+          (await enableSemanticCache(handle))
+            ? 'semantic cache: on (pgvector)\n'
+            : 'semantic cache: off (pgvector is not installed on this server)\n',
+        );
       } finally {
         await handle.close();
       }
@@ -72,11 +82,17 @@ export function registerDbCommands(program: Command, context: CliContext): void 
           `${verb} ${counts.trainingExamples} ai_training_examples and ${counts.providerAttempts} ` +
           `ai_provider_attempts created before ${cutoff.toISOString()} ` +
           `(${((performance.now() - started) / 1000).toFixed(1)} s)\n`;
-        const cacheSummary = (verb: string, count: number) =>
-          `${verb} ${count} expired ai_response_cache entries\n`;
+        const cacheSummary = (verb: string, exact: number, semantic: number) =>
+          `${verb} ${exact} expired ai_response_cache and ${semantic} expired ai_semantic_cache entries\n`;
         if (options.dryRun) {
           context.stdout(summary('would delete', await countPrunable(handle, cutoff)));
-          context.stdout(cacheSummary('would delete', await countExpiredAnswers(handle)));
+          context.stdout(
+            cacheSummary(
+              'would delete',
+              await countExpiredAnswers(handle),
+              await countExpiredSemanticAnswers(handle),
+            ),
+          );
           return;
         }
         const totals = await pruneTelemetry(handle, {
@@ -96,7 +112,13 @@ export function registerDbCommands(program: Command, context: CliContext): void 
         context.stdout(summary('deleted', totals));
         // Cache entries expire by their own TTL, not by --older-than: an expired one is never
         // served again, so all of them go.
-        context.stdout(cacheSummary('deleted', await purgeExpiredAnswers(handle, batchSize)));
+        context.stdout(
+          cacheSummary(
+            'deleted',
+            await purgeExpiredAnswers(handle, batchSize),
+            await purgeExpiredSemanticAnswers(handle, batchSize),
+          ),
+        );
       } finally {
         await handle.close();
       }

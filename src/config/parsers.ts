@@ -59,6 +59,29 @@ function integerParser(
   });
 }
 
+/** A number (decimals allowed) from `min` to `max`. */
+export function decimal(min: number, max: number): Parser<number, number> {
+  return (name) => ({
+    env: z
+      .string()
+      .refine((text) => /^\d+(\.\d+)?$/.test(text.trim()), {
+        error: (issue) =>
+          `${name}="${issue.input}" is not a number; set ${name} to digits with an optional decimal point, such as 0.1.`,
+      })
+      .transform((text) => Number(text.trim())),
+    file: z.number(),
+    value: z
+      .number({
+        error: (issue) =>
+          `${name}=${issue.input} is out of range; use a number from ${min} to ${max}.`,
+      })
+      .min(min)
+      .max(max),
+    accepts: `${min} to ${max}`,
+    show: String,
+  });
+}
+
 /** One of `values`. */
 export function oneOf<const T extends readonly [string, ...string[]]>(
   values: T,

@@ -65,6 +65,8 @@ describe('the settings table', () => {
       pricesFile: 'prices.json',
       cacheDefault: 'exact',
       cacheScope: 'global',
+      cacheSemanticDistance: 0.05,
+      embeddingModel: 'text-embedding-3-large',
     };
     const keys = allSettings().flatMap((setting) => (setting.file ? [setting.file] : []));
     expect(Object.keys(file).sort()).toEqual([...keys].sort());
@@ -82,6 +84,8 @@ describe('the settings table', () => {
       cost: { pricesFile: 'prices.json' },
       responseCacheDefault: 'exact',
       responseCacheScope: 'global',
+      semanticCacheDistance: 0.05,
+      embeddingModel: 'text-embedding-3-large',
     });
   });
 });

@@ -1,5 +1,16 @@
 import * as check from './checks.ts';
-import { boolean, bytes, httpUrl, integer, list, map, oneOf, rate, text } from './parsers.ts';
+import {
+  boolean,
+  bytes,
+  decimal,
+  httpUrl,
+  integer,
+  list,
+  map,
+  oneOf,
+  rate,
+  text,
+} from './parsers.ts';
 import { derived, setting } from './setting.ts';
 
 const MiB = 1024 * 1024;
@@ -118,11 +129,11 @@ export const settings = {
   responseCacheDefault: setting({
     env: 'GENLOOP_CACHE_DEFAULT',
     file: 'cacheDefault',
-    parse: oneOf(['off', 'exact']),
+    parse: oneOf(['off', 'exact', 'semantic']),
     default: 'off',
     section: 'server',
     description:
-      'cache mode of `/v1/chat/completions` requests that send no `x-genloop-cache` header',
+      'cache mode of `/v1/chat/completions` requests that send no `x-genloop-cache` header (`semantic` acts as `exact` on a Postgres without pgvector)',
   }),
   consoleSearchRows: setting({
     env: 'GENLOOP_CONSOLE_SEARCH_ROWS',
@@ -140,6 +151,24 @@ export const settings = {
     section: 'server',
     description:
       "who shares the gateway's cached answers: each user their own, or every caller (API keys and users alike)",
+  }),
+  semanticCacheDistance: setting({
+    env: 'GENLOOP_CACHE_SEMANTIC_DISTANCE',
+    file: 'cacheSemanticDistance',
+    parse: decimal(0, 2),
+    default: 0.1,
+    section: 'server',
+    description:
+      'largest cosine distance between the last user messages of two requests for the semantic cache to answer one with the other (0 = the same meaning only; 2 = anything)',
+  }),
+  embeddingModel: setting({
+    env: 'GENLOOP_EMBEDDING_MODEL',
+    file: 'embeddingModel',
+    parse: text(),
+    default: 'text-embedding-3-small',
+    section: 'server',
+    description:
+      'embedding model of the semantic cache and of `/v1/embeddings` with model `default`, unless a provider config names its own (`metadata.embedding_model`)',
   }),
 
   auth: {

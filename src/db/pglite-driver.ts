@@ -1,4 +1,5 @@
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { DbError } from './errors.ts';
 import type { Db, Queryable, QueryResult } from './types.ts';
 
@@ -7,7 +8,19 @@ export interface PgliteDriverOptions {
   dataDir?: string;
   /** A data directory tarball (from `dumpDataDir`) to start from: a migrated template. */
   loadDataDir?: Blob;
+  /**
+   * Load pgvector (default true). A data folder whose tables use its types can only be opened
+   * with it loaded; false stands for a server without pgvector (tests of the semantic cache's
+   * absence).
+   */
+  vector?: boolean;
 }
+
+/**
+ * The extensions every embedded database is opened with: pgvector, for the semantic response
+ * cache. Tools that open PGlite themselves pass the same, or tables that use them cannot be read.
+ */
+export const PGLITE_EXTENSIONS = { vector };
 
 const parsers = {
   [types.INT8]: (value: string) => Number(value),
@@ -23,6 +36,7 @@ export async function createPgliteDb(options: PgliteDriverOptions = {}): Promise
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers,
+    ...(options.vector === false ? {} : { extensions: PGLITE_EXTENSIONS }),
   });
   return wrapPglite(pglite);
 }

@@ -1,22 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { parseCacheHeader } from '../cache/header.ts';
+import type { Embedded } from '../cache/semantic-index.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Db } from '../db/types.ts';
-import { validationFailed } from '../lib/domain-errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ChatCompletion, ChatCompletionChunk } from '../providers/types.ts';
 import type { RouteMetadata, RouteStrategy } from '../routing/types.ts';
 import { selectCachedAnswer, upsertCachedAnswer } from '../sql/response-cache.ts';
 
-type ChatChoice = ChatCompletion['choices'][number];
+export { CACHE_HEADER } from '../cache/header.ts';
 
-/** The request and answer header that asks for, and reports on, the exact cache. */
-export const CACHE_HEADER = 'x-genloop-cache';
+type ChatChoice = ChatCompletion['choices'][number];
 
 /** Above this temperature answers are too random to replay unless the client forces it. */
 export const MAX_CACHED_TEMPERATURE = 1;
 
 /** How long an answer lives when GENLOOP_CACHE_TTL_SECONDS is 0 (its value for generate-site). */
-const DEFAULT_TTL_MS = 3_600_000;
+export const DEFAULT_TTL_MS = 3_600_000;
 
 /**
  * Fields that do not change the answer: how it is delivered (stream), who asked (user) and what
@@ -25,11 +25,33 @@ const DEFAULT_TTL_MS = 3_600_000;
  */
 const DELIVERY_FIELDS = new Set(['stream', 'stream_options', 'user', 'metadata', 'store']);
 
-/** What to do for one request: no cache, a request the cache declines, or a lookup by key. */
+/** Where an answer is stored exactly: its scope, the hash of its request, and the key of both. */
+export interface ExactKey {
+  key: string;
+  scope: string;
+  requestHash: string;
+}
+
+/** A semantic lookup: the exact probe first, then the nearest answer to the last user message. */
+export interface SemanticPlan extends ExactKey {
+  kind: 'semantic';
+  /** sha256 input of everything the answer depends on but the last user message. */
+  context: string;
+  /** The last user message: what is embedded and compared. */
+  text: string;
+  /** Set by the lookup once the text is embedded, for the store that follows a miss. */
+  embedded?: Embedded | undefined;
+}
+
+/**
+ * What to do for one request: no cache, a request the cache declines, a lookup by key, or a
+ * lookup by key and then by meaning.
+ */
 export type CachePlan =
   | { kind: 'off' }
   | { kind: 'bypass'; reason: 'tools' | 'temperature' }
-  | { kind: 'exact'; key: string; scope: string; requestHash: string };
+  | ({ kind: 'exact' } & ExactKey)
+  | SemanticPlan;
 
 /** What an entry holds: the completion as the client got it, and the route that produced it. */
 export interface StoredAnswer {
@@ -43,34 +65,8 @@ export interface CacheHit {
   answer: StoredAnswer;
   provider: RouteMetadata['selectedProvider'];
   model: string | null;
-}
-
-/**
- * `x-genloop-cache` is `off`, `exact` or `exact; force` (case and spaces do not matter); absent,
- * the configured default applies. Anything else is a 400 naming the header.
- */
-export function parseCacheHeader(
-  value: string | undefined,
-  fallback: 'off' | 'exact',
-): { mode: 'off' | 'exact'; force: boolean } {
-  if (value === undefined) return { mode: fallback, force: false };
-  const [mode, ...params] = value
-    .toLowerCase()
-    .split(';')
-    .map((part) => part.trim());
-  const force = params.length === 1 && params[0] === 'force';
-  if (mode === 'off' && params.length === 0) return { mode: 'off', force: false };
-  if (mode === 'exact' && (params.length === 0 || force)) return { mode: 'exact', force };
-  throw validationFailed([
-    {
-      field: `header.${CACHE_HEADER}`,
-      code: 'invalid_value',
-      message:
-        mode === 'semantic'
-          ? 'the semantic cache is not available; use "exact", "exact; force" or "off"'
-          : 'expected "exact", "exact; force" or "off"',
-    },
-  ]);
+  /** For a semantic hit: the cosine distance between the two last user messages. */
+  distance?: number;
 }
 
 /**
@@ -88,18 +84,24 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** sha256 (hex) of the request's normalised form within a routing environment. */
-export function requestHash(environment: string, body: Record<string, unknown>): string {
+/** The request without the fields that only say how the answer is delivered or who asked. */
+export function answerFields(body: Record<string, unknown>): Record<string, unknown> {
   const normal: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(body)) {
     if (!DELIVERY_FIELDS.has(field)) normal[field] = value;
   }
+  return normal;
+}
+
+/** sha256 (hex) of the request's normalised form within a routing environment. */
+export function requestHash(environment: string, body: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(canonicalJson({ environment, request: normal }))
+    .update(canonicalJson({ environment, request: answerFields(body) }))
     .digest('hex');
 }
 
-function uncacheable(body: Record<string, unknown>): 'tools' | 'temperature' | undefined {
+/** Why a request is not cached unless forced: it calls tools, or its answers are too random. */
+export function uncacheable(body: Record<string, unknown>): 'tools' | 'temperature' | undefined {
   const listed = (field: string) => Array.isArray(body[field]) && body[field].length > 0;
   if (listed('tools') || listed('functions')) return 'tools';
   const temperature = body.temperature;
@@ -130,12 +132,15 @@ export class ExactCache {
     this.ttlMs = options.config.responseCacheTtlMs || DEFAULT_TTL_MS;
   }
 
-  /** What the cache does for this request; throws the 400 for a bad header. */
+  /**
+   * What the exact cache does for this request; throws the 400 for a bad header. A request for
+   * the semantic cache gets its exact plan here, which the semantic cache builds on.
+   */
   plan(
     header: string | undefined,
     body: Record<string, unknown>,
     caller: { kind: 'user' | 'api_key'; userId: string },
-  ): CachePlan {
+  ): Exclude<CachePlan, SemanticPlan> {
     const { config } = this.options;
     const { mode, force } = parseCacheHeader(header, config.responseCacheDefault);
     if (mode === 'off') return { kind: 'off' };
@@ -153,7 +158,7 @@ export class ExactCache {
   }
 
   /** The live answer under the plan's key, if any; a failed lookup is a miss, never an error. */
-  async lookup(plan: Extract<CachePlan, { kind: 'exact' }>): Promise<CacheHit | undefined> {
+  async lookup(plan: ExactKey): Promise<CacheHit | undefined> {
     let row: Awaited<ReturnType<typeof selectCachedAnswer>>;
     try {
       row = await selectCachedAnswer(this.options.db, plan.key);
@@ -161,28 +166,13 @@ export class ExactCache {
       this.options.logger.warn({ err: error }, 'response cache lookup failed');
       return undefined;
     }
-    if (!row) return undefined;
-    const answer = row.response as Partial<StoredAnswer> | null;
-    if (!Array.isArray(answer?.completion?.choices) || !answer.routeStrategy) return undefined;
-    return {
-      answer: answer as StoredAnswer,
-      provider: row.provider as RouteMetadata['selectedProvider'],
-      model: row.model,
-    };
+    return row ? cacheHit(row) : undefined;
   }
 
   /** Stores a complete, successful answer off the request path; a failed write is only logged. */
-  store(
-    plan: Extract<CachePlan, { kind: 'exact' }>,
-    metadata: RouteMetadata,
-    completion: ChatCompletion,
-  ): Promise<void> {
+  store(plan: ExactKey, metadata: RouteMetadata, completion: ChatCompletion): Promise<void> {
     if (!metadata.selectedProvider) return Promise.resolve();
-    const answer: StoredAnswer = {
-      completion,
-      routeStrategy: metadata.routeStrategy,
-      promptTemplateVersion: metadata.promptTemplateVersion,
-    };
+    const answer = storedAnswer(metadata, completion);
     return upsertCachedAnswer(this.options.db, {
       key: plan.key,
       recipe: 'gateway',
@@ -194,6 +184,30 @@ export class ExactCache {
       ttlMs: this.ttlMs,
     }).catch((error) => this.options.logger.warn({ err: error }, 'response cache write failed'));
   }
+}
+
+/** An entry's answer as a hit, unless it is not the shape genloop stores. */
+export function cacheHit(row: {
+  provider: string;
+  model: string | null;
+  response: unknown;
+}): CacheHit | undefined {
+  const answer = row.response as Partial<StoredAnswer> | null;
+  if (!Array.isArray(answer?.completion?.choices) || !answer.routeStrategy) return undefined;
+  return {
+    answer: answer as StoredAnswer,
+    provider: row.provider as RouteMetadata['selectedProvider'],
+    model: row.model,
+  };
+}
+
+/** What an entry keeps of a routed answer. */
+export function storedAnswer(metadata: RouteMetadata, completion: ChatCompletion): StoredAnswer {
+  return {
+    completion,
+    routeStrategy: metadata.routeStrategy,
+    promptTemplateVersion: metadata.promptTemplateVersion,
+  };
 }
 
 /**

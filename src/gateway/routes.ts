@@ -25,9 +25,9 @@ import {
   type CacheHit,
   CompletionAssembler,
   completionChunks,
-  ExactCache,
   replayedCompletion,
 } from './cache.ts';
+import { ResponseCache } from './response-cache.ts';
 
 const messageSchema = z
   .object({
@@ -73,11 +73,7 @@ const problem = { 'application/problem+json': { schema: ProblemSchema } };
 export function chatCompletionRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.on(['POST'], '/v1/chat/completions', strictJson({ requireBody: true }));
-  const cache = new ExactCache({
-    db: services.db,
-    logger: services.logger,
-    config: services.config,
-  });
+  const cache = new ResponseCache(services);
 
   app.openapi(
     createRoute({
@@ -126,7 +122,7 @@ export function chatCompletionRoutes(services: Services) {
       const body = c.req.valid('json' as never) as z.infer<typeof ChatCompletionRequestSchema>;
       const started = performance.now();
       const auth = c.get('auth');
-      const cachePlan = cache.plan(c.req.header(CACHE_HEADER), body, auth);
+      const cachePlan = await cache.plan(c, body);
       const pinned = await resolveModel(services, body.model);
       const {
         stream,
@@ -140,16 +136,8 @@ export function chatCompletionRoutes(services: Services) {
         prompt: lastUserText(body.messages),
         input: body,
       };
-      if (cachePlan.kind !== 'off') {
-        c.header(CACHE_HEADER, cachePlan.kind === 'exact' ? 'miss' : 'bypass');
-      }
       // A hit is answered before the budget is asked: it spends nothing and reserves nothing.
-      const lookupStarted = performance.now();
-      const hit = cachePlan.kind === 'exact' ? await cache.lookup(cachePlan) : undefined;
-      if (cachePlan.kind === 'exact') {
-        const lookupMs = (performance.now() - lookupStarted).toFixed(2);
-        c.header('server-timing', `cache;dur=${lookupMs}`, { append: true });
-      }
+      const hit = await cache.lookup(c, cachePlan, { userId });
       if (hit) {
         return serveFromCache(c, services, hit, {
           telemetryBase,
@@ -190,11 +178,7 @@ export function chatCompletionRoutes(services: Services) {
         build: (config: ProviderConfig): ChatRequest =>
           ({ ...rest, ...cap, model: modelFor(config) }) as ChatRequest,
       };
-      const onComplete =
-        cachePlan.kind === 'exact'
-          ? (metadata: RouteMetadata, completion: ChatCompletion) =>
-              void cache.store(cachePlan, metadata, completion)
-          : undefined;
+      const onComplete = cache.storer(cachePlan);
       try {
         if (stream) {
           return await streamCompletion(

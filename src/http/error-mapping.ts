@@ -95,6 +95,11 @@ export function routeErrorToHttp(error: RouteError, requestedField = 'body.provi
         'the provider rejected the request',
         { detail: error.message },
       );
+    case 'budget_exceeded':
+      return (
+        toHttpError(error.cause) ??
+        new HttpError(402, 'budget_exceeded', 'budget exceeded', { detail: error.message })
+      );
     case 'all_providers_failed': {
       const timedOut = error.lastError?.errorClass === 'timeout';
       return new HttpError(

@@ -56,9 +56,28 @@ export interface ChatStream extends AsyncIterable<ChatCompletionChunk> {
   providerRequestId: string | undefined;
 }
 
+/** An embeddings request in OpenAI's wire format, with the input always a list. */
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  /** Fewer dimensions than the model's own (text-embedding-3 models shorten their vectors). */
+  dimensions?: number | undefined;
+  user?: string | undefined;
+}
+
+/** The vectors of one embeddings call, in input order, as plain floats. */
+export interface EmbeddingResult {
+  embeddings: number[][];
+  /** The model the provider says answered. */
+  model: string;
+  usage: Usage;
+  providerRequestId: string | undefined;
+}
+
 /**
- * A text provider: non-streaming and streaming chat completions. Failures are thrown as
- * {@link ProviderError}; retries and fallback belong to the router, never to the provider.
+ * A text provider: non-streaming and streaming chat completions, and embeddings. Failures are
+ * thrown as {@link ProviderError}; retries and fallback belong to the router, never to the
+ * provider.
  */
 export interface TextProvider {
   readonly name: ProviderName;
@@ -66,4 +85,5 @@ export interface TextProvider {
   readonly servedBy: 'api' | 'simulator';
   generate(request: ChatRequest, options: CallOptions): Promise<ChatResult>;
   stream(request: ChatRequest, options: CallOptions): Promise<ChatStream>;
+  embed(request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult>;
 }

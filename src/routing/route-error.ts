@@ -5,7 +5,9 @@ export type RouteErrorCode =
   | 'no_provider_available'
   | 'provider_not_enabled'
   | 'all_providers_failed'
-  | 'request_rejected';
+  | 'request_rejected'
+  /** The caller's budget could not cover a further attempt after a paid one. */
+  | 'budget_exceeded';
 
 export interface RouteErrorInit {
   code: RouteErrorCode;
@@ -13,6 +15,8 @@ export interface RouteErrorInit {
   metadata: RouteMetadata;
   attempts: AttemptRecord[];
   lastError?: ProviderError | undefined;
+  /** What stopped the route when it was not a provider (the budget's refusal). */
+  cause?: unknown;
 }
 
 /** No provider could serve: why, with everything tried. */
@@ -23,8 +27,8 @@ export class RouteError extends Error {
   readonly attempts: AttemptRecord[];
   readonly lastError: ProviderError | undefined;
 
-  constructor({ code, message, metadata, attempts, lastError }: RouteErrorInit) {
-    super(message, { cause: lastError });
+  constructor({ code, message, metadata, attempts, lastError, cause }: RouteErrorInit) {
+    super(message, { cause: cause ?? lastError });
     this.code = code;
     this.metadata = metadata;
     this.attempts = attempts;

@@ -7,6 +7,8 @@ import type {
   ChatRequest,
   ChatResult,
   ChatStream,
+  EmbeddingRequest,
+  EmbeddingResult,
   ProviderName,
   TextProvider,
 } from '../providers/types.ts';
@@ -52,6 +54,27 @@ export interface RouteRequest<T> {
   /** Fault header for simulated providers (`x-genloop-simulate`). */
   simulate?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Called before every attempt after the first, with the attempts so far: a budgeted call
+   * makes sure its reservation covers one more paid call here. Whatever it throws ends the route
+   * with a RouteError `budget_exceeded` whose cause is that error.
+   */
+  beforeAttempt?(attempts: readonly AttemptRecord[]): Promise<void>;
+}
+
+/** What planning and recording a route need, whatever the call: all but how to build it. */
+type PlannedRequest = Omit<RouteRequest<unknown>, 'build' | 'accept'>;
+
+/** An embeddings call routed like a chat one: same plan, retries, cooldown and records. */
+export interface EmbeddingRouteRequest extends PlannedRequest {
+  build(config: ProviderConfig): EmbeddingRequest;
+}
+
+export interface EmbeddingRouteSuccess {
+  result: EmbeddingResult;
+  config: ProviderConfig;
+  metadata: RouteMetadata;
+  attempts: AttemptRecord[];
 }
 
 export interface RouteSuccess<T> {
@@ -163,6 +186,30 @@ export class Router {
     return { value: answer.value, result: answer.result, config, metadata, attempts };
   }
 
+  /** Routes an embeddings request. Throws {@link RouteError} when no provider succeeds. */
+  async routeEmbeddings(request: EmbeddingRouteRequest): Promise<EmbeddingRouteSuccess> {
+    const { answer, config, metadata, attempts } = await this.run(request, {
+      deliver: async ({ provider, config, options, charge }) => {
+        const built = request.build(config);
+        const result = await provider.embed(built, options);
+        const { prices } = this.options;
+        const cost = prices
+          ? prices.cost({
+              provider: config.provider,
+              model: built.model,
+              answeredModel: result.model,
+              usage: result.usage,
+              configPrices: config.metadata.prices,
+            })
+          : (result.usage.costUsd ?? null);
+        result.usage.costUsd = cost ?? undefined;
+        charge.costUsd = cost;
+        return result;
+      },
+    });
+    return { result: answer, config, metadata, attempts };
+  }
+
   /**
    * Routes a streaming request. Retries and falls back exactly as {@link route} until the first
    * chunk has arrived; from then on the caller owns the stream, and a break surfaces as a
@@ -194,7 +241,7 @@ export class Router {
    * cannot use is as unhealthy for it as one that keeps erroring, streaming or not.
    */
   private async run<A>(
-    request: RouteRequest<unknown>,
+    request: PlannedRequest,
     { deliver, streaming = false }: RunOptions<A>,
   ): Promise<Delivered<A>> {
     const started = performance.now();
@@ -209,6 +256,9 @@ export class Router {
       const config = candidates[index]!;
       for (let retry = 0; retry <= config.maxRetries; retry++) {
         const attemptNo = attempts.length + 1;
+        if (request.beforeAttempt && attemptNo > 1) {
+          await this.beforeAttempt(request, attempts, metadataAt(index), lastError);
+        }
         const outcome = await this.attempt({ request, config, attemptNo, deliver, streaming });
         attempts.push(outcome.record);
         if (outcome.ok) {
@@ -239,6 +289,27 @@ export class Router {
     throw failedRoute({ metadata: metadataAt(candidates.length - 1), attempts, lastError });
   }
 
+  /** The caller's check before a further attempt; its refusal ends the route. */
+  private async beforeAttempt(
+    request: PlannedRequest,
+    attempts: AttemptRecord[],
+    metadata: RouteMetadata,
+    lastError: ProviderError | undefined,
+  ): Promise<void> {
+    try {
+      await request.beforeAttempt?.(attempts);
+    } catch (error) {
+      throw new RouteError({
+        code: 'budget_exceeded',
+        message: `the route stopped after ${attempts.length} attempt(s): ${error instanceof Error ? error.message : String(error)}`,
+        metadata,
+        attempts,
+        lastError,
+        cause: error,
+      });
+    }
+  }
+
   /**
    * The cost of an answered call (the provider's own figure, else its usage at the model's
    * price), also written into the result's usage so that every caller records the same figure.
@@ -265,7 +336,7 @@ export class Router {
     deliver,
     streaming,
   }: {
-    request: RouteRequest<unknown>;
+    request: PlannedRequest;
     config: ProviderConfig;
     attemptNo: number;
     deliver: Deliver<A>;
@@ -297,7 +368,7 @@ export class Router {
   }
 
   /** The order of providers for this request, or a RouteError when none can be tried. */
-  private async plan(request: RouteRequest<unknown>, started: number) {
+  private async plan(request: PlannedRequest, started: number) {
     const configs = await this.servableConfigs();
     const strategy = this.strategyOf(configs);
     const { environment } = this.options;

@@ -10,6 +10,8 @@ export interface SimulatorStats {
   requests: number;
   /** Chat completions answered (JSON or stream), whatever their fault. */
   chatCompletions: number;
+  /** Embeddings calls answered. */
+  embeddings: number;
   /** Replicate predictions created (each one a prediction someone would pay for). */
   predictionsCreated: number;
   /** Replicate predictions canceled. */
@@ -22,6 +24,7 @@ export function emptyStats(): SimulatorStats {
   return {
     requests: 0,
     chatCompletions: 0,
+    embeddings: 0,
     predictionsCreated: 0,
     predictionsCanceled: 0,
     webhookAttempts: 0,

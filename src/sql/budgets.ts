@@ -139,6 +139,82 @@ export async function reserveBudgetIn(tx: Queryable, input: ReserveInput): Promi
   };
 }
 
+export type ExtendOutcome =
+  /** The reservation covers the asked number of further calls (now, or already). */
+  | { kind: 'extended'; amountUsd: number }
+  /** No open reservation (none was made, or it has ended): nothing to extend. */
+  | { kind: 'none' }
+  | { kind: 'refused'; limitUsd: number; committedUsd: number; amountUsd: number; resetsAt: Date };
+
+/**
+ * Grows an open reservation so that it covers `extensions` calls beyond the first, each costing
+ * at most what the first was reserved for (kept in its metadata as `call_usd`), under the same
+ * per-user lock and limit check as a reservation: a call that pays for an unusable answer and
+ * tries again can then never spend past the limit either. The reservation row itself grows, so
+ * its settlement, refund or reaping needs nothing new; `extensions` in its metadata makes a
+ * repeat a no-op.
+ */
+export function extendReservation(
+  db: Db,
+  input: { reservationId: string; extensions: number },
+): Promise<ExtendOutcome> {
+  return db.transaction(async (tx) => {
+    const reservation = async () =>
+      (
+        await tx.query<{
+          user_id: string;
+          period_start: Date;
+          amount_usd: number;
+          call_usd: number | null;
+          extensions: number | null;
+          finished: boolean;
+        }>(
+          `select r.user_id, r.period_start, r.amount_usd,
+                  (r.metadata ->> 'call_usd')::numeric as call_usd,
+                  (r.metadata ->> 'extensions')::int as extensions,
+                  exists (select 1 from public.budget_ledger f
+                           where f.idempotency_key = 'final:' || r.reservation_id::text) as finished
+             from public.budget_ledger r
+            where r.idempotency_key = 'reserve:' || $1::uuid::text`,
+          [input.reservationId],
+        )
+      ).rows[0];
+    const first = await reservation();
+    if (!first || first.finished) return { kind: 'none' };
+    await tx.query(`select pg_advisory_xact_lock(hashtextextended('genloop.budget:' || $1, 0))`, [
+      first.user_id,
+    ]);
+    // Read again under the lock: a concurrent extension of the same call may have come first.
+    const current = await reservation();
+    if (!current || current.finished) return { kind: 'none' };
+    const done = current.extensions ?? 0;
+    const call = Number(current.call_usd ?? current.amount_usd);
+    if (done >= input.extensions)
+      return { kind: 'extended', amountUsd: Number(current.amount_usd) };
+    const more = roundUsd(call * (input.extensions - done));
+    const { rows } = await tx.query<WindowRow>(WINDOW_SQL, [current.user_id, current.period_start]);
+    const window = rows[0];
+    if (window && Number(window.committed) + more > Number(window.limit_usd)) {
+      return {
+        kind: 'refused',
+        limitUsd: window.limit_usd,
+        committedUsd: window.committed,
+        amountUsd: more,
+        resetsAt: window.resets_at,
+      };
+    }
+    const { rows: grown } = await tx.query<{ amount_usd: number }>(
+      `update public.budget_ledger
+          set amount_usd = amount_usd + $2::numeric,
+              metadata = metadata || jsonb_build_object('call_usd', $3::numeric, 'extensions', $4::int)
+        where idempotency_key = 'reserve:' || $1::uuid::text
+        returning amount_usd`,
+      [input.reservationId, more, call, input.extensions],
+    );
+    return { kind: 'extended', amountUsd: Number(grown[0]!.amount_usd) };
+  });
+}
+
 async function reservationExists(tx: Queryable, reservationId: string): Promise<boolean> {
   const { rows } = await tx.query(
     `select 1 from public.budget_ledger where idempotency_key = 'reserve:' || $1::uuid::text`,
@@ -250,7 +326,8 @@ export async function reReserveRetried(
      earlier as (
        update public.budget_ledger set idempotency_key = 'retried:' || id::text
         where idempotency_key = 'reserve:' || $1::uuid::text and exists (select 1 from final)
-        returning user_id, amount_usd
+        -- One call's amount, also when the earlier run's reservation grew for paid retries.
+        returning user_id, coalesce((metadata ->> 'call_usd')::numeric, amount_usd) as amount_usd
      ),
      budget as (
        select earlier.user_id, earlier.amount_usd,

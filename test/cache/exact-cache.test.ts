@@ -313,7 +313,14 @@ describeEachStack('the exact response cache on /v1/chat/completions', (use) => {
     const stack = use();
     const token = await stack.token();
     const calls = providerCalls(stack);
-    for (const value of ['always', 'semantic', 'exact; forever', 'exact; force; force', '']) {
+    for (const value of [
+      'always',
+      'semantics',
+      'exact; forever',
+      'exact; force; force',
+      'semantic; distance=0.2',
+      '',
+    ]) {
       const response = await stack.app.request('/v1/chat/completions', {
         method: 'POST',
         headers: {

@@ -87,7 +87,11 @@ describeEachDriver('genloop db migrate and db status', (use, driver) => {
     expect(first.stdout).not.toContain('up to date');
 
     const second = await run([...flags, 'db', 'migrate'], env);
-    expect(second).toEqual({ code: 0, stdout: 'database is up to date\n', stderr: '' });
+    expect(second).toEqual({
+      code: 0,
+      stdout: 'database is up to date\nsemantic cache: on (pgvector)\n',
+      stderr: '',
+    });
   });
 
   it('db status lists every migration as pending, then as applied', async () => {

@@ -51,14 +51,16 @@ export interface Stack {
 }
 
 /**
- * genloop assembled as `serve` assembles it, on a test database, with every provider served by
- * an in-process simulator and backoff shortened so fault tests run quickly.
+ * genloop assembled as `serve` assembles it, on a test database (a fresh clone of the migrated
+ * template unless one is given), with every provider served by an in-process simulator and
+ * backoff shortened so fault tests run quickly.
  */
 export async function startStack(
   driver: DriverName,
   env: Record<string, string> = {},
+  given?: TestDatabase,
 ): Promise<Stack> {
-  const database = await createTestDatabase(driver);
+  const database = given ?? (await createTestDatabase(driver));
   const simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
   const config = resolveConfig({
     env: {

@@ -52,6 +52,7 @@ function answeringInvalidOutput(provider: TextProvider): TextProvider {
   return {
     name: provider.name,
     servedBy: provider.servedBy,
+    embed: (request, options) => provider.embed(request, options),
     async generate(request, options) {
       await provider.generate(request, options);
       throw invalidOutput(provider);

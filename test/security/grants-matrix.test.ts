@@ -40,6 +40,8 @@ ai_provider_health             | on  |      |                                   
 ai_response_cache              | on  |      |                                                                                     | all
 ai_rollout_log                 | on  |      |                                                                                     | all
 ai_rollout_log_id_seq          | -   |      |                                                                                     | all
+ai_semantic_cache              | on  |      |                                                                                     | all
+ai_semantic_cache_id_seq       | -   |      |                                                                                     | all
 ai_suggestions                 | on  |      | select update(back,edited,front,status)                                             | all
 ai_training_examples           | on  |      | select update(edit_after_generate,patch_apply_success,publish_conversion)           | all
 ai_training_examples_daily     | on  |      |                                                                                     | all

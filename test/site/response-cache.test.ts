@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
 
@@ -55,3 +56,127 @@ describeEachStack(
   },
   { GENLOOP_CACHE_TTL_SECONDS: '60' },
 );
+
+async function generateWith(
+  stack: Stack,
+  body: Record<string, unknown>,
+  cache: string,
+  userId?: string,
+) {
+  const response = await stack.app.request('/functions/v1/generate-site', {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await stack.token(userId)}`,
+      'content-type': 'application/json',
+      'x-genloop-cache': cache,
+    },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    cache: response.headers.get('x-genloop-cache'),
+    semantic: response.headers.get('x-genloop-cache-semantic'),
+    timing: response.headers.get('server-timing') ?? '',
+    body: (await response.json()) as {
+      site: unknown;
+      requestId: string;
+      usage: { costUsd: number | null };
+      errors?: Array<{ field: string }>;
+    },
+  };
+}
+
+const chatCalls = (stack: Stack) =>
+  stack.simulator.requests({ method: 'POST', path: /\/chat\/completions$/ }).length;
+
+async function storedSite(stack: Stack, scope: string, table = 'ai_response_cache') {
+  await eventually(async () => {
+    const { rowCount } = await stack.database.db.query(`select 1 from ${table} where scope = $1`, [
+      scope,
+    ]);
+    return rowCount > 0 ? true : undefined;
+  });
+}
+
+describeEachStack('generate-site and the x-genloop-cache header', (use) => {
+  it('exact: a miss, then a hit per user, with the same headers as the gateway', async () => {
+    const stack = use();
+    const userId = randomUUID();
+    const brief = { prompt: 'A surf school in Margaret River', tone: 'friendly' };
+    const first = await generateWith(stack, brief, 'exact', userId);
+    expect(first.status).toBe(200);
+    expect(first.cache).toBe('miss');
+    expect(first.timing).toMatch(/^cache;dur=/);
+    await storedSite(stack, userId);
+    const calls = chatCalls(stack);
+    const second = await generateWith(stack, brief, 'exact', userId);
+    expect(second.cache).toBe('hit');
+    expect(second.body.site).toEqual(first.body.site);
+    expect(chatCalls(stack)).toBe(calls);
+    await stack.services.telemetry.flush();
+    const { rows } = await stack.database.db.query<{ source: string }>(
+      'select source from ai_training_examples where request_id = $1',
+      [second.body.requestId],
+    );
+    expect(rows).toEqual([{ source: 'generation_cached' }]);
+    // Another user, or another tone, is a miss.
+    expect((await generateWith(stack, brief, 'exact')).cache).toBe('miss');
+    expect(
+      (await generateWith(stack, { ...brief, tone: 'professional' }, 'exact', userId)).cache,
+    ).toBe('miss');
+  });
+
+  it('semantic: a reworded brief hits, with the distance in server-timing', async () => {
+    const stack = use();
+    const userId = randomUUID();
+    const first = await generateWith(
+      stack,
+      { prompt: 'Build a website for my bakery' },
+      'semantic',
+      userId,
+    );
+    expect(first.cache).toBe('miss');
+    await storedSite(stack, userId, 'ai_semantic_cache');
+    const calls = chatCalls(stack);
+    const second = await generateWith(
+      stack,
+      { prompt: 'Create a web site for my bakery' },
+      'semantic',
+      userId,
+    );
+    expect(second.cache).toBe('hit');
+    expect(second.timing).toMatch(/^cache;desc="semantic";dist=0\.\d{3};dur=/);
+    expect(second.body.site).toEqual(first.body.site);
+    expect(chatCalls(stack)).toBe(calls);
+    // The same words for another audience are another brief.
+    const other = await generateWith(
+      stack,
+      { prompt: 'Create a web site for my bakery', audience: 'wholesale buyers' },
+      'semantic',
+      userId,
+    );
+    expect(other.cache).toBe('miss');
+  });
+
+  it('off and patch mode are not cached; a bad header is a 400 naming it', async () => {
+    const stack = use();
+    const userId = randomUUID();
+    const brief = { prompt: 'A bike repair shop in Ballarat' };
+    const created = await generateWith(stack, brief, 'exact', userId);
+    await storedSite(stack, userId);
+    expect((await generateWith(stack, brief, 'off', userId)).cache).toBeNull();
+    const patch = await generateWith(
+      stack,
+      { prompt: 'Make the hero friendlier', mode: 'patch', site: created.body.site },
+      'exact',
+      userId,
+    );
+    expect(patch.status).toBe(200);
+    expect(patch.cache).toBe('bypass');
+    const calls = chatCalls(stack);
+    const bad = await generateWith(stack, brief, 'sometimes', userId);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors?.[0]?.field).toBe('header.x-genloop-cache');
+    expect(chatCalls(stack)).toBe(calls);
+  });
+});

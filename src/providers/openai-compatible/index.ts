@@ -10,6 +10,7 @@ import type {
   TextProvider,
   Usage,
 } from '../types.ts';
+import { createEmbedder } from './embeddings.ts';
 import { headerValue, WireClient } from './wire.ts';
 
 /** Transport of an OpenAI-compatible provider: where it is and how to authenticate. */
@@ -42,6 +43,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
   return {
     name,
     servedBy: transport.servedBy,
+    embed: createEmbedder(wire),
 
     async generate(request: ChatRequest, options: CallOptions): Promise<ChatResult> {
       try {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { attemptsCost } from '../../budgets/gate.ts';
+import { attemptsCost, type BudgetGate } from '../../budgets/gate.ts';
 import type { Queryable } from '../../db/types.ts';
 import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { RouteError, type Router } from '../../routing/router.ts';
+import type { AttemptRecord } from '../../routing/types.ts';
 import type { ClaimedJob } from '../../sql/claim-jobs.ts';
 import { telemetryRows } from '../../telemetry/rows.ts';
 import { flashcardTemplate } from './prompts.ts';
@@ -39,7 +40,7 @@ export function flashcardPromptBytes(
  * `{front, back}[]`, and hands the worker the suggestions insert, the job update and the
  * telemetry row to write in the completing transaction.
  */
-export function flashcardHandler(deps: { router: Router }): JobHandler {
+export function flashcardHandler(deps: { router: Router; budgets?: BudgetGate }): JobHandler {
   return {
     async run(job: ClaimedJob, signal: AbortSignal) {
       const sourceText = job.source_text ?? '';
@@ -47,9 +48,17 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
       const requestId = job.request_id ?? job.id;
       const simulate = typeof job.input.simulate === 'string' ? job.input.simulate : undefined;
       // Set only on a job that reserved against a budget: its cap is what was reserved for.
-      const cap =
-        typeof job.input.max_output_tokens === 'number'
-          ? { max_tokens: job.input.max_output_tokens }
+      const maxOutput = job.input.max_output_tokens;
+      const reserved = typeof maxOutput === 'number';
+      const cap = reserved ? { max_tokens: maxOutput } : {};
+      // The job's reservation (keyed by its id) grows before an attempt that follows a paid one.
+      const { budgets } = deps;
+      const cover =
+        reserved && budgets
+          ? {
+              beforeAttempt: (attempts: readonly AttemptRecord[]) =>
+                budgets.cover(job.id, attempts),
+            }
           : {};
       const telemetryBase = {
         recipe: 'flashcards' as const,
@@ -83,6 +92,7 @@ export function flashcardHandler(deps: { router: Router }): JobHandler {
             },
           }),
           accept: (result, config) => normalise(result.content, config.provider),
+          ...cover,
         });
         const { value: cards, metadata, result } = routed;
         return {

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { CACHE_HEADER, parseCacheHeader, SEMANTIC_HEADER } from '../../cache/header.ts';
 import { strictJson } from '../../http/middleware/strict-json/index.ts';
 import { ProblemSchema } from '../../http/problem-schema.ts';
 import { validationHook } from '../../http/validation.ts';
@@ -53,7 +54,7 @@ export function generateSiteRoutes(services: Services) {
           description: 'The site and its metadata',
           content: { 'application/json': { schema: SiteResponseSchema } },
         },
-        400: { description: 'Invalid brief', content: problem },
+        400: { description: 'Invalid brief, or a bad `x-genloop-cache` header', content: problem },
         401: { description: 'Missing or invalid token', content: problem },
         413: { description: 'Request body over the size limit', content: problem },
         415: { description: 'The body is not application/json', content: problem },
@@ -73,6 +74,9 @@ export function generateSiteRoutes(services: Services) {
     }),
     async (c) => {
       const brief = c.req.valid('json');
+      const header = c.req.header(CACHE_HEADER);
+      // Without the header, only the brief cache applies (GENLOOP_CACHE_TTL_SECONDS), as before.
+      const cacheMode = header === undefined ? undefined : parseCacheHeader(header, 'off').mode;
       const generation = await generateSite(
         {
           router: services.router,
@@ -82,6 +86,8 @@ export function generateSiteRoutes(services: Services) {
           cacheTtlMs: services.config.responseCacheTtlMs,
           environment: services.config.environment,
           budgets: services.budgets,
+          cacheScope: services.config.responseCacheScope,
+          semanticIndex: services.semanticIndex,
         },
         {
           brief,
@@ -89,9 +95,13 @@ export function generateSiteRoutes(services: Services) {
           userId: c.get('auth').userId,
           simulate: c.req.header('x-genloop-simulate'),
           signal: c.req.raw.signal,
+          cacheMode,
         },
       );
-      const { metadata, usage } = generation;
+      const { metadata, usage, cache } = generation;
+      if (cache && cache.status !== 'off') c.header(CACHE_HEADER, cache.status);
+      if (cache?.semantic) c.header(SEMANTIC_HEADER, cache.semantic);
+      if (cache?.timing) c.header('server-timing', cache.timing);
       return c.json(
         {
           site: generation.site,

@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BudgetGate } from '../../budgets/gate.ts';
+import type { CacheMode } from '../../cache/header.ts';
+import type { SemanticIndex } from '../../cache/semantic-index.ts';
 import type { Db } from '../../db/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -13,11 +15,12 @@ import {
 import type { ProviderConfig, RouteMetadata } from '../../routing/types.ts';
 import { telemetryRows } from '../../telemetry/rows.ts';
 import type { TelemetryWriter } from '../../telemetry/writer.ts';
+import { lookupSiteCache, planSiteCache, type SiteCachePlan, storeSiteAnswer } from './cache.ts';
 import { applySitePatch, SITE_PATCH_SCHEMA_NAME, sitePatchSchema } from './patch.ts';
 import { siteTemplate } from './prompts.ts';
 import type { SiteBrief } from './schema.ts';
 import { SITE_SCHEMA_NAME, type Site, siteSchema } from './schema.ts';
-import { type CachedResponse, readCachedResponse, writeCachedResponse } from './sql.ts';
+import type { CachedResponse } from './sql.ts';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
 /** The output a site may take when the caller has a budget: what its reservation is made for. */
@@ -34,6 +37,17 @@ export interface SiteGeneration {
   operations?: unknown[];
   metadata: RouteMetadata;
   usage: Usage;
+  /** What the cache did, for the answer's headers; undefined when the request sent no header. */
+  cache?: SiteCacheReport | undefined;
+}
+
+/** The answer headers of a request that sent `x-genloop-cache`. */
+export interface SiteCacheReport {
+  status: 'hit' | 'miss' | 'bypass' | 'off';
+  /** The lookup's `server-timing` entry. */
+  timing?: string | undefined;
+  /** Why a request for `semantic` was looked up exactly only. */
+  semantic?: 'unavailable' | 'not_applicable' | undefined;
 }
 
 export interface GenerateSiteInput {
@@ -42,6 +56,8 @@ export interface GenerateSiteInput {
   userId: string;
   simulate?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** The `x-genloop-cache` header's mode; undefined when the request sent none. */
+  cacheMode?: CacheMode | undefined;
 }
 
 /** What the generate-site flow needs from the runtime. */
@@ -55,6 +71,10 @@ export interface SiteDependencies {
   environment: string;
   /** Dollar budgets; without it generations are not limited. */
   budgets?: BudgetGate | undefined;
+  /** Who shares entries asked for with `x-genloop-cache` (default: each user their own). */
+  cacheScope?: 'user' | 'global' | undefined;
+  /** The semantic index, for `x-genloop-cache: semantic`. */
+  semanticIndex?: SemanticIndex | undefined;
 }
 
 /**
@@ -69,15 +89,20 @@ export async function generateSite(
   const { brief } = input;
   const patchMode = brief.mode === 'patch';
   const started = performance.now();
-  const cacheKey =
-    !patchMode && deps.cacheTtlMs > 0 ? cacheKeyOf(deps.environment, brief) : undefined;
-  if (cacheKey) {
-    const cached = await readCachedResponse(deps.db, cacheKey).catch((error) => {
-      deps.logger.warn({ err: error }, 'response cache read failed');
-      return undefined;
-    });
-    const site = cached ? siteSchema.safeParse(cached.response.value) : undefined;
-    if (cached && site?.success) return servedFromCache(deps, input, cached, site.data, started);
+  const cachePlan = await planSiteCache(deps, brief, input.userId, input.cacheMode);
+  const lookup = await lookupSiteCache(deps, cachePlan, input);
+  const report = (status: SiteCacheReport['status']): SiteCacheReport | undefined =>
+    input.cacheMode === undefined
+      ? undefined
+      : {
+          status,
+          timing: lookup.timing,
+          semantic: cachePlan.kind === 'lookup' ? cachePlan.semanticState : undefined,
+        };
+  const cached = lookup.cached;
+  const site = cached ? siteSchema.safeParse(cached.response?.value) : undefined;
+  if (cached && site?.success) {
+    return { ...servedFromCache(deps, input, cached, site.data, started), cache: report('hit') };
   }
   let patchFailure: string | undefined;
   const telemetryBase = {
@@ -108,6 +133,8 @@ export async function generateSite(
       simulate: input.simulate,
       signal: input.signal,
       build: (config) => ({ ...buildRequest(brief, config), ...cap }),
+      // After a paid answer that failed the schema, the next attempt is reserved for first.
+      ...(reservation ? { beforeAttempt: reservation.cover } : {}),
       templateVersion: (config) => siteTemplate(config.promptTemplateVersion).version,
       accept: (result, config) => {
         const outcome = acceptOutput(brief, result, config);
@@ -125,10 +152,8 @@ export async function generateSite(
     });
     const { value, metadata, result, attempts } = routed;
     await reservation?.finish(attempts);
-    if (cacheKey && metadata.selectedProvider) {
-      void writeCachedResponse(deps.db, {
-        key: cacheKey,
-        recipe: 'site',
+    if (metadata.selectedProvider) {
+      void storeSiteAnswer(deps, cachePlan, lookup.embedded, {
         provider: metadata.selectedProvider,
         model: metadata.model,
         response: {
@@ -136,8 +161,7 @@ export async function generateSite(
           promptTemplateVersion: metadata.promptTemplateVersion,
           routeStrategy: metadata.routeStrategy,
         },
-        ttlMs: deps.cacheTtlMs,
-      }).catch((error) => deps.logger.warn({ err: error }, 'response cache write failed'));
+      });
     }
     deps.telemetry.record(
       telemetryRows({
@@ -156,6 +180,7 @@ export async function generateSite(
       ...(patchMode ? { operations: value.operations } : {}),
       metadata,
       usage: result.usage,
+      cache: report(statusOf(cachePlan)),
     };
   } catch (error) {
     await reservation?.finish(error instanceof RouteErrorClass ? error.attempts : []);
@@ -209,22 +234,10 @@ function servedFromCache(
   };
 }
 
-function cacheKeyOf(environment: string, brief: SiteBrief): string {
-  const { prompt, provider, business_name, audience, tone, sections, language } = brief;
-  return createHash('sha256')
-    .update(
-      JSON.stringify({
-        environment,
-        prompt,
-        provider,
-        business_name,
-        audience,
-        tone,
-        sections,
-        language,
-      }),
-    )
-    .digest('hex');
+/** The cache's answer header for a call that was routed. */
+function statusOf(plan: SiteCachePlan): SiteCacheReport['status'] {
+  if (plan.kind === 'bypass' || plan.kind === 'off') return plan.kind;
+  return 'miss';
 }
 
 function recordFailure(

@@ -18,7 +18,10 @@ export async function readCachedResponse(
   return rows[0];
 }
 
-/** Stores (or refreshes) an entry that lives `ttlMs`. */
+/**
+ * Stores (or refreshes) an entry that lives `ttlMs`; `scope` and `requestHash` are set for
+ * entries asked for with `x-genloop-cache` (kept per caller or global), not for the brief cache.
+ */
 export async function writeCachedResponse(
   db: Queryable,
   input: {
@@ -28,11 +31,15 @@ export async function writeCachedResponse(
     model: string | null;
     response: CachedResponse['response'];
     ttlMs: number;
+    scope?: string | undefined;
+    requestHash?: string | undefined;
   },
 ): Promise<void> {
   await db.query(
-    `insert into public.ai_response_cache (cache_key, recipe, provider, model, response, expires_at)
-     values ($1, $2, $3, $4, $5::jsonb, now() + make_interval(secs => $6::double precision / 1000))
+    `insert into public.ai_response_cache
+       (cache_key, recipe, provider, model, response, expires_at, scope, request_hash)
+     values ($1, $2, $3, $4, $5::jsonb, now() + make_interval(secs => $6::double precision / 1000),
+             $7, $8)
      on conflict (cache_key) do update
        set provider = excluded.provider, model = excluded.model, response = excluded.response,
            created_at = now(), expires_at = excluded.expires_at`,
@@ -43,6 +50,8 @@ export async function writeCachedResponse(
       input.model,
       JSON.stringify(input.response),
       input.ttlMs,
+      input.scope ?? null,
+      input.requestHash ?? null,
     ],
   );
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { faultsForRequest, type SimulatorContext } from '../context.ts';
+import { handleEmbeddings } from '../embeddings/handler.ts';
 import { type Fault, FaultSyntaxError, findFault, type SimulatedProvider } from '../faults.ts';
 import {
   bearerToken,
@@ -15,15 +16,24 @@ import { completionContent } from './content.ts';
 import { type ChatErrorReply, chatError, contentPolicyError } from './errors.ts';
 import { messageText } from './text.ts';
 
-/** Models listed by GET /models; any model name is accepted by chat completions. */
+/** Models listed by GET /models; any model name is accepted by chat completions and embeddings. */
 const MODELS: Record<Exclude<SimulatedProvider, 'replicate'>, string[]> = {
-  openai: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'gpt-4.1', 'gpt-5-mini'],
+  openai: [
+    'gpt-4o-mini',
+    'gpt-4o',
+    'gpt-4.1-mini',
+    'gpt-4.1',
+    'gpt-5-mini',
+    'text-embedding-3-small',
+    'text-embedding-3-large',
+  ],
   openrouter: [
     'openai/gpt-4o-mini',
     'anthropic/claude-3.5-haiku',
     'meta-llama/llama-3.1-8b-instruct',
+    'openai/text-embedding-3-small',
   ],
-  custom: ['llama-3.1-8b-instruct', 'qwen2.5-7b-instruct'],
+  custom: ['llama-3.1-8b-instruct', 'qwen2.5-7b-instruct', 'nomic-embed-text'],
 };
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
@@ -40,7 +50,10 @@ interface ChatBody {
   n?: number | null;
 }
 
-/** Serves one OpenAI-compatible prefix (`/openai/v1`, `/openrouter/api/v1`, `/custom/v1`). */
+/**
+ * Serves one OpenAI-compatible prefix (`/openai/v1`, `/openrouter/api/v1`, `/custom/v1`): chat
+ * completions, embeddings and the model list.
+ */
 export async function handleChat(
   context: SimulatorContext,
   request: SimulatorRequest,
@@ -68,6 +81,7 @@ export async function handleChat(
     );
   }
   if (method === 'POST' && route === '/chat/completions') return chatCompletion(context, request);
+  if (method === 'POST' && route === '/embeddings') return handleEmbeddings(context, request);
   return reply(
     response,
     chatError(provider, 404, {
