@@ -243,7 +243,7 @@ describeEachDriver('the bounded search of the generations list', (use) => {
   it('counts an upper bound of the matches of every hour from the rollup', async () => {
     const { db } = use();
     for (const filters of COMBINATIONS.filter((entry) => !entry.user_id && !entry.recipe)) {
-      const hours = await selectHourCounts(db, { filters, upTo: undefined, downTo: undefined });
+      const hours = await selectHourCounts(db, { filters, upTo: undefined, downTo: new Date(0) });
       const { rows } = await db.query<{ hour: Date; n: number }>(
         `select date_trunc('hour', created_at at time zone 'UTC') at time zone 'UTC' as hour,
                 count(*)::int as n

@@ -6,18 +6,14 @@ import {
   selectGenerations,
   selectHourCounts,
   selectNewestOfRecipe,
+  selectRowHours,
 } from './sql.ts';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 /** Hours of counts read first: enough for a page of most filters on a busy table. */
 const FIRST_HOURS = 48;
 
-/**
- * How many index entries one request may read (HourCount.work) unless told otherwise
- * (GENLOOP_CONSOLE_SEARCH_ROWS): at about 3 000 a millisecond on the benchmark machine, ~20 ms of
- * a request's 100, whatever the filters.
- */
-export const SEARCH_BUDGET_ROWS = 60_000;
 /** Stretches of hours searched in one request, each one statement. */
 const MAX_STRETCHES = 24;
 
@@ -33,7 +29,8 @@ export interface GenerationSearch {
 
 /**
  * Finds up to `limit` telemetry rows matching `filters` below the cursor, newest first, reading
- * at most about {@link SEARCH_BUDGET_ROWS} rows of the table. A combination of filters that is
+ * about `budgetRows` index entries at most (HourCount.work; the server's default of 60 000 is
+ * ~20 ms of the console's 100 on the benchmark machine, whatever the filters). A combination of filters that is
  * rare together could otherwise walk the whole table in one request; here it returns the
  * matches found so far and where it stopped, and the next request carries on from there.
  *
@@ -49,8 +46,8 @@ export async function searchGenerations(
     filters,
     after,
     limit,
-    budgetRows = SEARCH_BUDGET_ROWS,
-  }: { filters: GenerationFilters; after: Keyset; limit: number; budgetRows?: number },
+    budgetRows,
+  }: { filters: GenerationFilters; after: Keyset; limit: number; budgetRows: number },
 ): Promise<GenerationSearch> {
   if (filters.user_id !== undefined) {
     return { rows: await selectGenerations(db, { filters, after, limit }), stoppedAt: undefined };
@@ -65,22 +62,73 @@ export async function searchGenerations(
     tops.push(hourOf(newest.getTime()));
   }
   const upTo = tops.length === 0 ? undefined : new Date(Math.min(...tops.map(Number)));
-  const lowest = filters.from === undefined ? undefined : hourOf(Date.parse(filters.from));
-  const plan = await planStretches(db, { filters, upTo, lowest, budgetRows });
+  const table = await selectRowHours(db);
+  if (table === undefined) return { rows: [], stoppedAt: undefined };
+  const from = filters.from === undefined ? undefined : hourOf(Date.parse(filters.from));
+  const floor = from !== undefined && from > table.oldest ? from : table.oldest;
 
+  // Hours are counted a stretch of time at a time, each four times longer than the one before,
+  // so a page found in the last hours never reads the counts of the whole history.
+  const plan = new Plan(budgetRows, upTo === undefined);
   const rows: GenerationSearch['rows'] = [];
-  for (const stretch of plan.stretches) {
-    rows.push(
-      ...(await selectGenerations(db, {
-        filters,
-        after,
-        limit: limit - rows.length,
-        within: stretch,
-      })),
-    );
-    if (rows.length >= limit) return { rows, stoppedAt: undefined };
+  let top = upTo;
+  for (let hours = FIRST_HOURS; ; hours *= 4) {
+    const start = (top ?? table.newest).getTime() - (hours - 1) * HOUR;
+    const bottom = new Date(Math.max(start, floor.getTime()));
+    const counts = await hourCounts(db, {
+      filters,
+      upTo: top,
+      downTo: bottom,
+      first: hours === FIRST_HOURS,
+    });
+    const left = plan.add(counts);
+    for (const stretch of plan.take()) {
+      rows.push(
+        ...(await selectGenerations(db, {
+          filters,
+          after,
+          limit: limit - rows.length,
+          within: stretch,
+        })),
+      );
+      if (rows.length >= limit) return { rows, stoppedAt: undefined };
+    }
+    const older = bottom > floor;
+    if (left !== undefined) {
+      // The plan is full: say where it stopped, unless nothing older can match.
+      const more = older || left.some((hour) => hour.matches > 0);
+      return { rows, stoppedAt: more ? plan.oldest : undefined };
+    }
+    if (!older) return { rows, stoppedAt: undefined };
+    top = new Date(bottom.getTime() - HOUR);
   }
-  return { rows, stoppedAt: plan.stoppedAt };
+}
+
+/**
+ * The hour counts of a stretch of time. Past the first, the days that can hold a match are found
+ * first from the daily rollup, and only their hours are read: a value that occurs on few days
+ * (or never) then costs a read of a few hundred daily rows, not of every hour of the history.
+ */
+async function hourCounts(
+  db: Queryable,
+  {
+    filters,
+    upTo,
+    downTo,
+    first,
+  }: { filters: GenerationFilters; upTo: Date | undefined; downTo: Date; first: boolean },
+): Promise<HourCount[]> {
+  if (first) return selectHourCounts(db, { filters, upTo, downTo });
+  const days = (
+    await selectHourCounts(db, { filters, upTo, downTo: dayOf(downTo), grain: 'day' })
+  ).filter((day) => day.matches > 0);
+  if (days.length === 0) return [];
+  const newestEnd = days[0]!.bucket_start.getTime() + DAY - HOUR;
+  return selectHourCounts(db, {
+    filters,
+    upTo: upTo === undefined || upTo.getTime() > newestEnd ? new Date(newestEnd) : upTo,
+    downTo: new Date(Math.max(downTo.getTime(), days.at(-1)!.bucket_start.getTime())),
+  });
 }
 
 /** The nil UUID: the id of a cursor that stands for a point in time (where a search stopped). */
@@ -96,80 +144,67 @@ function cursorHour(after: NonNullable<Keyset>): Date {
   return hourOf(after.id === TIME_CURSOR_ID && exact ? at - 1 : at);
 }
 
-interface Plan {
-  /** Stretches of whole hours to search, newest first; the newest may be open above. */
-  stretches: { from: Date; to: Date | undefined }[];
-  /** The start of the oldest hour planned, when older hours may still hold matches. */
-  stoppedAt: Date | undefined;
-}
+type Stretch = { from: Date; to: Date | undefined };
 
-/** Picks the hours to search: newest first, skipping those without a match, within budget. */
-async function planStretches(
-  db: Queryable,
-  {
-    filters,
-    upTo,
-    lowest,
-    budgetRows,
-  }: {
-    filters: GenerationFilters;
-    upTo: Date | undefined;
-    lowest: Date | undefined;
-    budgetRows: number;
-  },
-): Promise<Plan> {
-  const stretches: Plan['stretches'] = [];
-  let spent = 0;
-  let skipped = false;
-  /** Adds the hour; false once the plan is full (the hour is then left out). */
-  const add = (hour: HourCount): boolean => {
-    if (hour.matches === 0) {
-      skipped = true;
-      return true;
+/**
+ * The hours to search, newest first, as stretches of consecutive hours: hours that cannot hold a
+ * match are left out, and hours are taken until their cost reaches the budget.
+ */
+class Plan {
+  private readonly pending: Stretch[] = [];
+  private spent = 0;
+  private stretches = 0;
+  private skipped = false;
+  /** The start of the oldest hour taken. */
+  oldest: Date | undefined;
+
+  constructor(
+    private readonly budgetRows: number,
+    /** The newest hour has no cursor or range above it. */
+    private readonly openAbove: boolean,
+  ) {}
+
+  /** Takes `hours` (newest first) while the budget lasts; returns those left out, if any. */
+  add(hours: HourCount[]): HourCount[] | undefined {
+    for (const [index, hour] of hours.entries()) {
+      if (hour.matches === 0) {
+        this.skipped = true;
+        continue;
+      }
+      if (!this.take1(hour)) return hours.slice(index);
     }
-    if (spent >= budgetRows) return false;
+    return undefined;
+  }
+
+  /** The stretches taken since the last call. */
+  take(): Stretch[] {
+    return this.pending.splice(0);
+  }
+
+  private take1(hour: HourCount): boolean {
+    if (this.spent >= this.budgetRows) return false;
     const end = new Date(hour.bucket_start.getTime() + HOUR);
-    const last = stretches.at(-1);
+    const last = this.pending.at(-1);
     if (last && last.from.getTime() === end.getTime()) {
       last.from = hour.bucket_start;
     } else {
-      if (stretches.length === MAX_STRETCHES) return false;
+      if (this.stretches === MAX_STRETCHES) return false;
       // Open above when nothing newer was skipped and no cursor or range bounds it: a row
       // written since the counts were read still shows.
-      const open = stretches.length === 0 && !skipped && upTo === undefined;
-      stretches.push({ from: hour.bucket_start, to: open ? undefined : end });
+      const open = this.openAbove && this.oldest === undefined && !this.skipped;
+      this.pending.push({ from: hour.bucket_start, to: open ? undefined : end });
+      this.stretches++;
     }
-    spent += hour.work;
+    this.oldest = hour.bucket_start;
+    this.spent += hour.work;
     return true;
-  };
-  /** Undefined when every hour fitted; else whether one left out may hold a match. */
-  const addAll = (hours: HourCount[], olderUnread: boolean): boolean | undefined => {
-    const left = hours.findIndex((hour) => !add(hour));
-    if (left === -1) return undefined;
-    return olderUnread || hours.slice(left).some((hour) => hour.matches > 0);
-  };
-
-  const firstFloor = new Date(
-    hourOf(upTo?.getTime() ?? Date.now()).getTime() - (FIRST_HOURS - 1) * HOUR,
-  );
-  const olderExist = lowest === undefined || lowest < firstFloor;
-  let more = addAll(
-    await selectHourCounts(db, { filters, upTo, downTo: olderExist ? firstFloor : lowest }),
-    olderExist,
-  );
-  if (more === undefined && olderExist) {
-    more = addAll(
-      await selectHourCounts(db, {
-        filters,
-        upTo: new Date(firstFloor.getTime() - HOUR),
-        downTo: lowest,
-      }),
-      false,
-    );
   }
-  return { stretches, stoppedAt: more ? stretches.at(-1)?.from : undefined };
 }
 
 function hourOf(time: number): Date {
   return new Date(Math.floor(time / HOUR) * HOUR);
+}
+
+function dayOf(time: Date): Date {
+  return new Date(Math.floor(time.getTime() / DAY) * DAY);
 }

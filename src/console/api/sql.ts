@@ -453,6 +453,22 @@ export async function selectNewestOfRecipe(
   return rows[0]?.created_at;
 }
 
+/**
+ * The hours of the oldest and the newest telemetry rows (two index probes); undefined for an
+ * empty table. The rollups outlive pruned rows, so they cannot tell.
+ */
+export async function selectRowHours(
+  db: Queryable,
+): Promise<{ oldest: Date; newest: Date } | undefined> {
+  const { rows } = await db.query<{ oldest: Date | null; newest: Date | null }>(
+    `select date_trunc('hour', min(created_at) at time zone 'UTC') at time zone 'UTC' as oldest,
+            date_trunc('hour', max(created_at) at time zone 'UTC') at time zone 'UTC' as newest
+       from public.ai_training_examples`,
+  );
+  const { oldest, newest } = rows[0] ?? {};
+  return oldest && newest ? { oldest, newest } : undefined;
+}
+
 export interface HourCount {
   bucket_start: Date;
   /**
@@ -473,8 +489,9 @@ const TABLE_ROW_COST = 20;
 
 /**
  * Per hour, newest first, from the hourly rollup: what searching the hour costs and an upper
- * bound of its rows that match `filters`, for the hours from `upTo` down to `downTo` (both hour
- * starts, inclusive; open ends when undefined) that are not older than the oldest telemetry row.
+ * bound of its rows that match `filters`, for the hours from `upTo` (open when undefined) down
+ * to `downTo` (hour starts, inclusive). With `grain: 'day'` the same per UTC day, from the daily
+ * rollup: a twenty-fourth of the rows to read, to tell which days can hold a match at all.
  */
 export async function selectHourCounts(
   db: Queryable,
@@ -482,7 +499,13 @@ export async function selectHourCounts(
     filters,
     upTo,
     downTo,
-  }: { filters: GenerationFilters; upTo: Date | undefined; downTo: Date | undefined },
+    grain = 'hour',
+  }: {
+    filters: GenerationFilters;
+    upTo: Date | undefined;
+    downTo: Date;
+    grain?: 'hour' | 'day';
+  },
 ): Promise<HourCount[]> {
   const params: unknown[] = [];
   const param = (value: unknown, type: string) => {
@@ -519,16 +542,12 @@ export async function selectHourCounts(
   const count =
     counts.length === 0 ? 'total_count' : counts.length === 1 ? counts[0] : `least(${counts})`;
   const match = group.length === 0 ? count : `case when ${group.join(' and ')} then ${count} end`;
-  const where = [
-    `bucket_start >= (select date_trunc('hour', min(created_at) at time zone 'UTC') at time zone 'UTC'
-                        from public.ai_training_examples)`,
-  ];
+  const where = [`bucket_start >= ${param(downTo, 'timestamptz')}`];
   if (upTo !== undefined) where.push(`bucket_start <= ${param(upTo, 'timestamptz')}`);
-  if (downTo !== undefined) where.push(`bucket_start >= ${param(downTo, 'timestamptz')}`);
   const { rows } = await db.query<HourCount>(
     `select bucket_start, least(${work})::float8 as work,
             coalesce(sum(${match}), 0)::float8 as matches
-       from public.ai_training_examples_hourly
+       from public.ai_training_examples_${grain === 'hour' ? 'hourly' : 'daily'}
       where ${where.join(' and ')}
       group by bucket_start
       order by bucket_start desc`,
