@@ -11,8 +11,8 @@
  * has its telemetry row.
  *
  *   npm run bench:gateway -- [--rates 100,500,1000] [--duration 10] [--connections 64]
- *                            [--lanes 50] [--warmup 5]
- *                            [--targets simulator,genloop,portkey,node-proxy]
+ *                            [--lanes 50] [--warmup 5] [--budgets]
+ *                            [--targets simulator,genloop,portkey,node-proxy,genloop-budget]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
  *                            [--node-options='--max-semi-space-size=64']  (genloop's Node flags)
@@ -22,12 +22,28 @@
  * providers pointed at that simulator through OPENAI_BASE_URL and CUSTOM_PROVIDER_BASE_URL),
  * Portkey (`build/start-server.js`), the node proxy, and this script driving autocannon. Times
  * are reported, never asserted. See docs/benchmarks.md.
+ *
+ * --budgets: what a dollar budget costs per gateway call. It adds the target genloop-budget
+ * (right after genloop; also run when --targets names it): the same genloop process and URL,
+ * but every request is made as one of 200 users (a user token signed with the JWT secret genloop
+ * runs with, users taken in turn) and each of them has a budget of $1,000 per day, set before
+ * measuring and never reached. So every call reserves the most it may cost before the provider
+ * call and settles the real cost after it (two rows in public.budget_ledger; the smoke test
+ * checks that a call really leaves its reserve and settle rows). The report then shows, per rate
+ * and at saturation, "budget reservation per call": genloop-budget minus genloop in genloop's
+ * CPU ms per response, in its Postgres backends' CPU ms per response and in p50/p99 latency
+ * (JSON: summary.budgetCost). That difference also holds the cost of checking a user token
+ * (a JWT signature, remembered per token for 10 s) instead of comparing an API key, and of the
+ * user id on the telemetry row. Without --budgets (and genloop-budget not in --targets) no
+ * budget is set and nothing else changes.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { decodeJwt } from 'jose';
+import { setBudget } from '../../src/budgets/admin.ts';
 import { formatTable } from '../../src/cli/output.ts';
 import {
   type BenchDatabase,
@@ -35,6 +51,7 @@ import {
   DEFAULT_DATABASE_URL,
   serverInfo,
 } from '../lib/database.ts';
+import { userTokens } from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
 import { positiveInteger } from '../lib/options.ts';
 import {
@@ -50,8 +67,15 @@ import {
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { percentile, round } from '../lib/stats.ts';
 
-const TARGETS = ['simulator', 'genloop', 'portkey', 'node-proxy'] as const;
+/** What runs without --targets. */
+const DEFAULT_TARGETS = ['simulator', 'genloop', 'portkey', 'node-proxy'] as const;
+/** genloop-budget: genloop called as budgeted users (see --budgets in the header). */
+const TARGETS = [...DEFAULT_TARGETS, 'genloop-budget'] as const;
 type Target = (typeof TARGETS)[number];
+
+/** The users genloop-budget's requests are made as, in turn, and the budget each one has. */
+const BUDGET_USERS = 200;
+const BUDGET_USD_PER_DAY = 1_000;
 
 /** The one request every target gets, byte for byte. */
 const REQUEST_BODY = JSON.stringify({
@@ -72,7 +96,8 @@ function parseOptions() {
       connections: { type: 'string', default: '64' },
       lanes: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '5' },
-      targets: { type: 'string', default: TARGETS.join(',') },
+      targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
+      budgets: { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       database: { type: 'string', default: 'genloop_bench_gateway' },
       keep: { type: 'boolean', default: false },
@@ -88,6 +113,11 @@ function parseOptions() {
     if (!(TARGETS as readonly string[]).includes(target)) {
       throw new Error(`--targets: "${target}" is not one of ${TARGETS.join(', ')}`);
     }
+  }
+  if (values.budgets && !targets.includes('genloop-budget')) {
+    // Right after genloop, so the two run back to back under the same conditions.
+    const genloop = targets.indexOf('genloop');
+    targets.splice(genloop === -1 ? targets.length : genloop + 1, 0, 'genloop-budget');
   }
   return {
     rates: values.rates.split(',').map((rate) => positive('rates', rate.trim())),
@@ -108,6 +138,31 @@ function parseOptions() {
 interface TargetEndpoint {
   url: string;
   headers: Record<string, string>;
+  /** Bearer tokens taken in turn, one per request (instead of one authorization header). */
+  tokens?: readonly string[];
+}
+
+/** Budgeted users: tokens genloop accepts, and the user id (`sub`) of each. */
+interface BudgetUsers {
+  tokens: string[];
+  userIds: string[];
+}
+
+/**
+ * `count` users with a user token each (signed with genloop's JWT secret) and a daily budget
+ * far above what a run can spend: every call of theirs reserves and settles, none is refused.
+ */
+async function createBudgetUsers(
+  database: BenchDatabase,
+  jwtSecret: string,
+  count: number,
+): Promise<BudgetUsers> {
+  const tokens = await userTokens(jwtSecret, count);
+  const userIds = tokens.map((token) => decodeJwt(token).sub!.toLowerCase());
+  for (const user of userIds) {
+    await setBudget(database.db, { user, usd: BUDGET_USD_PER_DAY, period: 'day' });
+  }
+  return { tokens, userIds };
 }
 
 interface Stack {
@@ -125,6 +180,8 @@ async function startStack(
   database: BenchDatabase,
   profileDir: string | undefined,
   nodeFlags: readonly string[],
+  jwtSecret: string,
+  budgetTokens: readonly string[],
 ): Promise<Stack> {
   const node = process.execPath;
   const quiet = { ...process.env, GENLOOP_LOG_LEVEL: 'warn' };
@@ -161,7 +218,7 @@ async function startStack(
       ...quiet,
       NODE_ENV: 'production',
       DATABASE_URL: database.url,
-      GENLOOP_JWT_SECRET: randomBytes(32).toString('hex'),
+      GENLOOP_JWT_SECRET: jwtSecret,
       GENLOOP_API_KEYS: apiKey,
       GENLOOP_SIMULATOR: 'off',
       OPENAI_API_KEY: 'sk-bench-simulator',
@@ -226,6 +283,7 @@ async function startStack(
     processes: {
       simulator: simulator.child,
       genloop: genloop.child,
+      'genloop-budget': genloop.child,
       portkey: portkey.child,
       'node-proxy': nodeProxy.child,
     },
@@ -239,6 +297,11 @@ async function startStack(
       genloop: {
         url: `${genloopUrl}/v1/chat/completions`,
         headers: { ...json, authorization: `Bearer ${apiKey}` },
+      },
+      'genloop-budget': {
+        url: `${genloopUrl}/v1/chat/completions`,
+        headers: json,
+        tokens: budgetTokens,
       },
       portkey: {
         url: `${portkeyUrl}/v1/chat/completions`,
@@ -270,26 +333,36 @@ async function configureRoute(database: BenchDatabase): Promise<void> {
   if (route !== 'openai → custom') throw new Error(`unexpected route ${route}`);
 }
 
-/** One request per target before measuring: each must answer 200, genloop through its route. */
-async function smokeTest(stack: Stack, targets: readonly Target[]): Promise<void> {
+/**
+ * One request per target before measuring: each must answer 200, genloop (and genloop-budget)
+ * through its route; a budgeted call must leave its reservation and its settlement in the ledger.
+ */
+async function smokeTest(
+  stack: Stack,
+  targets: readonly Target[],
+  database: BenchDatabase,
+  budgetUsers: BudgetUsers | undefined,
+): Promise<void> {
   for (const target of targets) {
     const endpoint = stack.endpoints[target];
+    const token = endpoint.tokens?.[0];
     const response = await fetch(endpoint.url, {
       method: 'POST',
-      headers: endpoint.headers,
+      headers: token ? { ...endpoint.headers, authorization: `Bearer ${token}` } : endpoint.headers,
       body: REQUEST_BODY,
     });
     const text = await response.text();
     if (response.status !== 200) {
       throw new Error(`${target} answered ${response.status}: ${text.slice(0, 500)}`);
     }
-    if (target === 'genloop') {
+    if (target === 'genloop' || target === 'genloop-budget') {
       const strategy = response.headers.get('x-genloop-route-strategy');
       const selected = response.headers.get('x-genloop-selected-provider');
       if (strategy !== 'fallback' || selected !== 'openai') {
-        throw new Error(`genloop routed ${strategy}/${selected}, expected fallback/openai`);
+        throw new Error(`${target} routed ${strategy}/${selected}, expected fallback/openai`);
       }
     }
+    if (target === 'genloop-budget') await checkLedger(database, budgetUsers!.userIds[0]!);
   }
   // Portkey's fallback really falls back with this config shape (the fault header is forwarded
   // to the simulator only in this check).
@@ -317,6 +390,36 @@ async function smokeTest(stack: Stack, targets: readonly Target[]): Promise<void
   }
 }
 
+/**
+ * The one call made as `userId` so far reserved before the provider call and settled after it
+ * (genloop writes the settlement before it answers): the ledger holds its `reserve` row and its
+ * `settle` row, for the same reservation. Otherwise genloop-budget would measure no budget work.
+ */
+async function checkLedger(database: BenchDatabase, userId: string): Promise<void> {
+  const { rows } = await database.db.query<{
+    reservation_id: string;
+    kind: string;
+    amount_usd: string;
+    cost_usd: string | null;
+  }>(
+    `select reservation_id, kind, amount_usd, cost_usd from public.budget_ledger
+      where user_id = $1 order by id`,
+    [userId],
+  );
+  const reserve = rows.find((row) => row.kind === 'reserve');
+  const settle = rows.find(
+    (row) => row.kind === 'settle' && row.reservation_id === reserve?.reservation_id,
+  );
+  if (rows.length !== 2 || !reserve || !settle) {
+    throw new Error(
+      `genloop-budget: expected a reserve and a settle row for user ${userId} in public.budget_ledger, found ${JSON.stringify(rows)}`,
+    );
+  }
+  log(
+    `genloop-budget: call reserved $${Number(reserve.amount_usd)} and settled at $${settle.cost_usd === null ? 'unknown' : Number(settle.cost_usd)} (user ${userId})`,
+  );
+}
+
 interface PhaseResult extends LoadResult {
   target: Target;
   phase: string;
@@ -336,6 +439,9 @@ async function main(): Promise<void> {
     `bench:gateway: targets ${options.targets.join(', ')}, rates ${options.rates.join('/')} req/s, ${options.durationS} s each, saturation at ${options.connections} connections`,
   );
   const database = await createBenchDatabase(options.serverUrl, options.database);
+  // genloop verifies user tokens with this secret; genloop-budget's tokens are signed with it.
+  const jwtSecret = randomBytes(32).toString('hex');
+  const budgeted = options.targets.includes('genloop-budget');
   const requestIds: string[] = [];
   const results: PhaseResult[] = [];
   let telemetry: Awaited<ReturnType<typeof countTelemetry>> | undefined;
@@ -344,8 +450,23 @@ async function main(): Promise<void> {
   try {
     const server = await serverInfo(database.db);
     await configureRoute(database);
-    stack = await startStack(database, options.profileDir, options.nodeFlags);
-    await smokeTest(stack, options.targets);
+    // Budgets are set before genloop starts: from its first call it knows that budgets exist.
+    const budgetUsers = budgeted
+      ? await createBudgetUsers(database, jwtSecret, BUDGET_USERS)
+      : undefined;
+    if (budgetUsers) {
+      log(
+        `genloop-budget: ${budgetUsers.userIds.length} users with a budget of $${BUDGET_USD_PER_DAY} per day`,
+      );
+    }
+    stack = await startStack(
+      database,
+      options.profileDir,
+      options.nodeFlags,
+      jwtSecret,
+      budgetUsers?.tokens ?? [],
+    );
+    await smokeTest(stack, options.targets, database, budgetUsers);
 
     const run = async (
       target: Target,
@@ -355,6 +476,7 @@ async function main(): Promise<void> {
       connections = options.connections,
     ) => {
       const endpoint = stack!.endpoints[target];
+      const isGenloop = target === 'genloop' || target === 'genloop-budget';
       const cpu = () =>
         Object.fromEntries(
           TARGETS.map((name) => [name, cpuTimeMs(stack!.processes[name].process.pid)]),
@@ -367,9 +489,10 @@ async function main(): Promise<void> {
         url: endpoint.url,
         headers: endpoint.headers,
         body: REQUEST_BODY,
+        ...(endpoint.tokens ? { requests: tokenRequests(endpoint) } : {}),
         durationS,
         ...(rate === undefined ? { connections } : { rate, lanes: options.lanes }),
-        ...(target === 'genloop'
+        ...(isGenloop
           ? {
               onOkHeaders: (headers: string[]) =>
                 collectGenloopHeaders(headers, requestIds, timings),
@@ -397,7 +520,7 @@ async function main(): Promise<void> {
       ) as Record<Target, number | null>;
       const serverTiming = summariseServerTiming(timings);
       log(
-        `  ${phase.padEnd(10)} ${target.padEnd(10)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}${serverTiming ? `  server-timing total p50 ${serverTiming.total.p50} / p99 ${serverTiming.total.p99} ms, provider p50 ${serverTiming.provider.p50} / p99 ${serverTiming.provider.p99} ms` : ''}`,
+        `  ${phase.padEnd(10)} ${target.padEnd(14)} ${String(result.achievedRps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non2xx ${result.non2xx}  errors ${result.errors}  cpu/response ${target === 'simulator' ? '' : `${target} ${cpuMsPerResponse[target]} ms, `}simulator ${cpuMsPerResponse.simulator} ms, postgres ${postgresCpuMsPerResponse} ms  load ${loadAverage.before}→${loadAverage.after}${serverTiming ? `  server-timing total p50 ${serverTiming.total.p50} / p99 ${serverTiming.total.p99} ms, provider p50 ${serverTiming.provider.p50} / p99 ${serverTiming.provider.p99} ms` : ''}`,
       );
       // Let the target settle (genloop flushes its telemetry buffer) before the next phase.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -430,7 +553,9 @@ async function main(): Promise<void> {
     log('stopping genloop with SIGTERM');
     genloopExit = await stack.genloop.stop(30_000);
     await stopAll();
-    if (options.targets.includes('genloop')) telemetry = await countTelemetry(database, requestIds);
+    if (options.targets.includes('genloop') || budgeted) {
+      telemetry = await countTelemetry(database, requestIds);
+    }
 
     const summary = summarise(results, options.targets, telemetry, genloopExit);
     printTables(results, summary, options.targets);
@@ -449,6 +574,7 @@ async function main(): Promise<void> {
         warmupS: options.warmupS,
         targets: options.targets,
         nodeFlags: options.nodeFlags,
+        budgets: budgeted,
       },
       setup: {
         request: JSON.parse(REQUEST_BODY),
@@ -461,6 +587,16 @@ async function main(): Promise<void> {
         portkey: { version: portkeyVersion(), config: stack.portkeyConfig },
         nodeProxy:
           'bench/gateway/node-proxy.ts: node:http in, undici pool out, bytes relayed unchanged',
+        ...(budgeted
+          ? {
+              genloopBudget: {
+                users: BUDGET_USERS,
+                budgetUsdPerUser: BUDGET_USD_PER_DAY,
+                period: 'day',
+                auth: 'user tokens (HS256 JWT), one per user, taken in turn',
+              },
+            }
+          : {}),
       },
       results,
       summary,
@@ -471,6 +607,30 @@ async function main(): Promise<void> {
     if (options.keep) log(`kept database ${database.name}`);
     else await database.drop();
   }
+}
+
+/**
+ * autocannon requests that take `endpoint.tokens` in turn (shared by every connection and lane of
+ * a phase), each as `Authorization: Bearer <token>` on the endpoint's headers and REQUEST_BODY.
+ */
+function tokenRequests(endpoint: TargetEndpoint) {
+  const tokens = endpoint.tokens!;
+  const path = new URL(endpoint.url).pathname;
+  let next = 0;
+  return [
+    {
+      method: 'POST' as const,
+      path,
+      body: REQUEST_BODY,
+      setupRequest: (request: { headers?: Record<string, string> }) => {
+        const token = tokens[next++ % tokens.length]!;
+        return {
+          ...request,
+          headers: { ...endpoint.headers, authorization: `Bearer ${token}` },
+        };
+      },
+    },
+  ];
 }
 
 /** CPU time so far of each Postgres backend connected to the benchmark's database, by pid. */
@@ -595,7 +755,7 @@ function summarise(
   const added = phases.flatMap((phase) => {
     const direct = find('simulator', phase);
     if (!direct) return [];
-    return (['genloop', 'portkey', 'node-proxy'] as const).flatMap((target) => {
+    return (['genloop', 'genloop-budget', 'portkey', 'node-proxy'] as const).flatMap((target) => {
       const through = find(target, phase);
       if (!through) return [];
       return [
@@ -622,8 +782,36 @@ function summarise(
   const genloop500 = addedAt('genloop', '500/s');
   const portkey500 = addedAt('portkey', '500/s');
   const cpuAt500 = (target: Target) => find(target, '500/s')?.cpuMsPerResponse[target] ?? null;
+  const minus = (a: number | null | undefined, b: number | null | undefined, digits = 3) =>
+    a == null || b == null || Number.isNaN(a) || Number.isNaN(b) ? null : round(a - b, digits);
+  const budgetCost = phases.flatMap((phase) => {
+    const plain = find('genloop', phase);
+    const budget = find('genloop-budget', phase);
+    if (!plain || !budget) return [];
+    return [
+      {
+        phase,
+        cpuMsPerResponse: minus(
+          budget.cpuMsPerResponse['genloop-budget'],
+          plain.cpuMsPerResponse.genloop,
+        ),
+        postgresCpuMsPerResponse: minus(
+          budget.postgresCpuMsPerResponse,
+          plain.postgresCpuMsPerResponse,
+        ),
+        p50Ms: minus(budget.latencyMs.p50, plain.latencyMs.p50),
+        p99Ms: minus(budget.latencyMs.p99, plain.latencyMs.p99),
+      },
+    ];
+  });
   return {
     added,
+    /**
+     * What a budget costs per call, phase by phase: genloop-budget minus genloop (genloop's
+     * process CPU per response, its Postgres backends' CPU per response, p50 and p99 latency).
+     * Holds the reservation and settlement, and the user token checked instead of an API key.
+     */
+    budgetCost,
     maxThroughputRps: maxThroughput,
     /**
      * CPU per response at saturation: steadier than throughput on a shared machine, and what
@@ -699,12 +887,31 @@ function printTables(
         errors: result.errors + result.timeouts,
         cpu_ms_per_req: result.cpuMsPerResponse[result.target] ?? '',
         pg_cpu_ms_per_req:
-          result.target === 'genloop' ? (result.postgresCpuMsPerResponse ?? '') : '',
+          result.target === 'genloop' || result.target === 'genloop-budget'
+            ? (result.postgresCpuMsPerResponse ?? '')
+            : '',
         load: result.loadAverage.after,
       })),
     ),
   );
   console.log();
+  if (summary.budgetCost.length > 0) {
+    console.log(
+      'budget reservation per call (genloop-budget minus genloop; includes the JWT check)',
+    );
+    console.log(
+      formatTable(
+        summary.budgetCost.map((entry) => ({
+          phase: entry.phase,
+          genloop_cpu_ms_per_req: entry.cpuMsPerResponse ?? '',
+          pg_cpu_ms_per_req: entry.postgresCpuMsPerResponse ?? '',
+          p50_ms: entry.p50Ms ?? '',
+          p99_ms: entry.p99Ms ?? '',
+        })),
+      ),
+    );
+    console.log();
+  }
   const rows: Record<string, unknown>[] = targets.map((target) => ({
     measure: `max throughput ${target} (req/s)`,
     value: summary.maxThroughputRps[target],
@@ -764,7 +971,13 @@ function printTables(
   );
   if (summary.telemetry) {
     rows.push(
-      { measure: 'genloop 2xx responses', value: summary.telemetry.responses2xx, target: '' },
+      {
+        measure: targets.includes('genloop-budget')
+          ? 'genloop + genloop-budget 2xx responses'
+          : 'genloop 2xx responses',
+        value: summary.telemetry.responses2xx,
+        target: '',
+      },
       { measure: 'telemetry rows (succeeded)', value: summary.telemetry.succeededRows, target: '' },
       {
         measure: 'lost (responses without a row)',

@@ -42,8 +42,9 @@ const EFFECTIVE_SQL = `
    where u.user_id = $1 and (u.limit_usd is not null or p.name is not null)`;
 
 /**
- * The period that `$now` falls in (`$period` day or month, UTC), and the user's committed sum
- * in it. Kept in SQL so the database's calendar decides where a period begins.
+ * The period that `$now` falls in (`$period` day or month, UTC), and the user's running totals in
+ * it (budget_spend, which a trigger keeps equal to the sums of the period's ledger entries). Kept
+ * in SQL so the database's calendar decides where a period begins.
  */
 const WINDOW_SQL = `
   with b as (${EFFECTIVE_SQL}),
@@ -53,12 +54,10 @@ const WINDOW_SQL = `
   select w.limit_usd, w.period, w.source, w.plan, w.period_start,
          w.period_start + case when w.period = 'day' then interval '1 day' else interval '1 month' end
            as resets_at,
-         coalesce((select sum(l.amount_usd) from public.budget_ledger l
-                    where l.user_id = $1 and l.period_start = w.period_start), 0) as committed,
-         coalesce((select sum(s.cost_usd) from public.budget_ledger s
-                    where s.user_id = $1 and s.period_start = w.period_start
-                      and s.kind = 'settle'), 0) as settled_cost
-    from w`;
+         coalesce(s.committed_usd, 0) as committed,
+         coalesce(s.settled_cost_usd, 0) as settled_cost
+    from w
+    left join public.budget_spend s on s.user_id = $1 and s.period_start = w.period_start`;
 
 interface WindowRow {
   limit_usd: number;
@@ -83,12 +82,13 @@ export async function budgetsExist(db: Queryable): Promise<boolean> {
 
 /**
  * Reserves `amountUsd` of the user's budget for one call, keyed by `reservationId` (a repeat is
- * a no-op that answers `reserved`). Under a per-user transaction lock, so two reservations of
- * one user are decided one after the other: each sees every reservation committed before it,
- * and the sum of what is committed never passes the limit, whatever the concurrency.
+ * a no-op that answers `reserved`): one call of `genloop_reserve_budget`, which takes a per-user
+ * transaction lock, so two reservations of one user are decided one after the other: each sees
+ * every reservation committed before it, and the sum of what is committed never passes the
+ * limit, whatever the concurrency.
  */
-export function reserveBudget(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
-  return db.transaction((tx) => reserveBudgetIn(tx, input));
+export function reserveBudget(db: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
+  return reserveBudgetIn(db, input);
 }
 
 export interface ReserveInput {
@@ -101,41 +101,31 @@ export interface ReserveInput {
 /**
  * {@link reserveBudget} inside a transaction the caller owns (a job's submission), so the
  * reservation commits or vanishes with everything else the transaction writes. The per-user
- * lock is held until that transaction ends.
+ * lock (and the user's running total, which the entry changes) is held until that transaction
+ * ends.
  */
 export async function reserveBudgetIn(tx: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
-  await tx.query(`select pg_advisory_xact_lock(hashtextextended('genloop.budget:' || $1, 0))`, [
-    input.userId,
-  ]);
-  // Read after the lock: a statement's snapshot is taken when it starts, so this one sees the
-  // reservations of everyone who held the lock before.
-  const { rows } = await tx.query<WindowRow>(WINDOW_SQL, [input.userId, input.now]);
-  const window = rows[0];
-  if (!window) return { kind: 'unlimited' };
-  const { rows: inserted } = await tx.query<{ id: number }>(
-    `insert into public.budget_ledger
-       (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key)
-     select $1::uuid, $2::uuid, 'reserve', $3::numeric, $4::timestamptz, 'reserve:' || $2::uuid::text
-      where $5::numeric + $3::numeric <= $6::numeric
-     on conflict (idempotency_key) do nothing
-     returning id`,
-    [
-      input.userId,
-      input.reservationId,
-      input.amountUsd,
-      window.period_start,
-      window.committed,
-      window.limit_usd,
-    ],
+  const { rows } = await tx.query<{
+    outcome: 'unlimited' | 'reserved' | 'refused';
+    limit_usd: number;
+    committed_usd: number;
+    resets_at: Date;
+    period_start: Date;
+  }>(
+    `select outcome, limit_usd, committed_usd, period_start, resets_at
+       from public.genloop_reserve_budget($1::uuid, $2::uuid, $3::numeric, $4::timestamptz)`,
+    [input.userId, input.reservationId, input.amountUsd, input.now],
   );
-  if (inserted.length > 0 || (await reservationExists(tx, input.reservationId))) {
-    return { kind: 'reserved', periodStart: window.period_start, resetsAt: window.resets_at };
+  const row = rows[0]!;
+  if (row.outcome === 'unlimited') return { kind: 'unlimited' };
+  if (row.outcome === 'reserved') {
+    return { kind: 'reserved', periodStart: row.period_start, resetsAt: row.resets_at };
   }
   return {
     kind: 'refused',
-    limitUsd: window.limit_usd,
-    committedUsd: window.committed,
-    resetsAt: window.resets_at,
+    limitUsd: row.limit_usd,
+    committedUsd: row.committed_usd,
+    resetsAt: row.resets_at,
   };
 }
 
@@ -215,14 +205,6 @@ export function extendReservation(
   });
 }
 
-async function reservationExists(tx: Queryable, reservationId: string): Promise<boolean> {
-  const { rows } = await tx.query(
-    `select 1 from public.budget_ledger where idempotency_key = 'reserve:' || $1::uuid::text`,
-    [reservationId],
-  );
-  return rows.length > 0;
-}
-
 /** How a reservation ends: `settle` with the real cost (null: unknown), or `refund`. */
 export interface ReservationEnd {
   reservationId: string;
@@ -265,6 +247,8 @@ export async function finishReservations(
        from unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[])
               as e(reservation_id, outcome, cost, reason)
        join public.budget_ledger r on r.idempotency_key = 'reserve:' || e.reservation_id::text
+      -- Users' running totals are locked in one order by every statement that changes many.
+      order by r.user_id
      on conflict (idempotency_key) do nothing`,
     [
       entries.map((entry) => entry.reservationId),
@@ -361,6 +345,8 @@ export function refundReapedSql(jobs: string): string {
        from ${jobs} j
        join public.budget_ledger r on r.idempotency_key = 'reserve:' || j.id::text
       where j.status in ('failed', 'timed_out')
+      -- Users' running totals are locked in one order by every statement that changes many.
+      order by r.user_id
      on conflict (idempotency_key) do nothing`;
 }
 

@@ -3,7 +3,16 @@ import { expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budgets/gate.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { PriceBook } from '../../src/providers/pricing.ts';
-import { selectBudgetStatus, upsertPlan, upsertUserLimit } from '../../src/sql/budgets.ts';
+import {
+  chargeLateSuccess,
+  extendReservation,
+  finishReservations,
+  reReserveRetried,
+  reserveBudget,
+  selectBudgetStatus,
+  upsertPlan,
+  upsertUserLimit,
+} from '../../src/sql/budgets.ts';
 import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
 
 const admin = (stack: Stack) => stack.token(randomUUID(), 'service_role');
@@ -354,5 +363,72 @@ describeEachStack('dollar budgets', (use) => {
     const status = await selectBudgetStatus(db, userId, now);
     expect(status).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
     expect(status?.resetsAt.toISOString()).toBe('2026-03-03T00:00:00.000Z');
+  });
+
+  it("keeps each period's running total equal to the sums of its ledger entries", async () => {
+    const stack = use();
+    const { db } = stack.database;
+    const [a, b] = [randomUUID(), randomUUID()];
+    await upsertUserLimit(db, { userId: a, limitUsd: 1, period: 'day' });
+    await upsertUserLimit(db, { userId: b, limitUsd: 1, period: 'month' });
+    const now = new Date();
+    const ids = Array.from({ length: 6 }, () => randomUUID());
+    for (const [index, id] of ids.entries()) {
+      const outcome = await reserveBudget(db, {
+        userId: index % 2 === 0 ? a : b,
+        reservationId: id,
+        amountUsd: 0.001 * (index + 1),
+        now,
+      });
+      expect(outcome.kind).toBe('reserved');
+    }
+    // A repeated reservation id writes nothing more.
+    await reserveBudget(db, { userId: a, reservationId: ids[0]!, amountUsd: 0.5, now });
+    await extendReservation(db, { reservationId: ids[1]!, extensions: 2 });
+    // One statement ending reservations of both users, in the order they were made.
+    await finishReservations(db, [
+      { reservationId: ids[0]!, outcome: 'settle', costUsd: 0.0004 },
+      { reservationId: ids[1]!, outcome: 'settle', costUsd: null },
+      { reservationId: ids[2]!, outcome: 'refund' },
+      { reservationId: ids[3]!, outcome: 'settle', costUsd: 0.0123 },
+    ]);
+    expect(await chargeLateSuccess(db, { reservationId: ids[2]!, costUsd: 0.0007 })).toBe(true);
+    expect(await reReserveRetried(db, ids[3]!, now)).toBe(true);
+    await db.query(`delete from public.budget_ledger where idempotency_key = $1`, [
+      `reserve:${ids[5]}`,
+    ]);
+
+    const { rows: totals } = await db.query<{
+      user_id: string;
+      committed: number;
+      settled: number;
+      ledger_committed: number;
+      ledger_settled: number;
+    }>(
+      `select s.user_id, s.committed_usd::float8 as committed,
+              s.settled_cost_usd::float8 as settled,
+              l.committed::float8 as ledger_committed, l.settled::float8 as ledger_settled
+         from public.budget_spend s
+         join (select user_id, period_start, sum(amount_usd) as committed,
+                      coalesce(sum(cost_usd) filter (where kind = 'settle'), 0) as settled
+                 from public.budget_ledger group by user_id, period_start) l
+           on l.user_id = s.user_id and l.period_start = s.period_start
+        where s.user_id = any($1::uuid[])`,
+      [[a, b]],
+    );
+    expect(totals).toHaveLength(2);
+    for (const row of totals) {
+      expect(row.committed).toBeCloseTo(row.ledger_committed, 10);
+      expect(row.settled).toBeCloseTo(row.ledger_settled, 10);
+    }
+    const statusA = await selectBudgetStatus(db, a, now);
+    // a: 0.0004 settled, 0.003 refunded then charged 0.0007 late, 0.005 open (the one deleted was b's).
+    expect(statusA?.spentUsd).toBeCloseTo(0.0004 + 0.0007, 10);
+    expect(statusA?.reservedUsd).toBeCloseTo(0.005, 10);
+    const statusB = await selectBudgetStatus(db, b, now);
+    // b: 0.002 grown to three calls and settled at an unknown cost (kept as spent: 0.006),
+    // 0.0123 settled before the retry re-reserved 0.004, and 0.006 deleted.
+    expect(statusB?.spentUsd).toBeCloseTo(0.006 + 0.0123, 10);
+    expect(statusB?.reservedUsd).toBeCloseTo(0.004, 10);
   });
 });

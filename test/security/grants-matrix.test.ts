@@ -51,6 +51,7 @@ ai_training_examples_user_daily | on |      |                                   
 budget_ledger                  | on  |      |                                                                                     | all
 budget_ledger_id_seq           | -   |      |                                                                                     | all
 budget_plans                   | on  |      |                                                                                     | all
+budget_spend                   | on  |      |                                                                                     | all
 budget_users                   | on  |      |                                                                                     | all
 cards                          | on  |      | select insert(back,front,generation_id,id,source,suggestion_id,user_id) update(back,front) delete | all
 genloop_leases                 | on  |      |                                                                                     | all
@@ -67,6 +68,7 @@ webhook_events                 | on  |      |                                   
 const FUNCTIONS = `
 function                                                                                  | anon | authenticated | service_role
 genloop_eval_run_has_samples()                                                            |      |               | execute
+genloop_budget_spend_apply()                                                              |      |               | execute
 genloop_generation_canceled()                                                             |      |               | execute
 genloop_histogram_add(a bigint[], b bigint[])                                             |      |               | execute
 genloop_histogram_from_buckets(buckets integer[], counts bigint[])                        |      |               | execute
@@ -81,6 +83,7 @@ genloop_owned_path(owner uuid, path text)                                       
 genloop_provider_hourly_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_sources text[]) | | | execute
 genloop_provider_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_sources text[]) |  |   | execute
 genloop_refresh_rollups(p_from timestamp with time zone, p_to timestamp with time zone)   |      |               | execute
+genloop_reserve_budget(p_user uuid, p_reservation uuid, p_amount numeric, p_now timestamp with time zone) | | | execute
 genloop_rollup_apply_sql(changes text)                                                    |      |               | execute
 genloop_touch_updated_at()                                                                |      |               | execute
 genloop_training_examples_rollup()                                                        |      |               | execute
