@@ -20,7 +20,7 @@
  * Prints tables, writes JSON under bench/results/ (cache-semantic-<date>.json).
  *
  *   npm run bench:cache:semantic -- [--entries 100000] [--users 1000] [--lookups 1000]
- *                                   [--requests 1200] [--concurrency 8]
+ *                                   [--requests 1200] [--concurrency 1]
  *                                   [--database-url URL] [--output bench/results]
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -52,7 +52,7 @@ function parseOptions() {
       users: { type: 'string', default: '1000' },
       lookups: { type: 'string', default: '1000' },
       requests: { type: 'string', default: '1200' },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string', default: '1' },
       'database-url': { type: 'string' },
       database: { type: 'string', default: 'genloop_bench_semantic' },
       output: { type: 'string', default: RESULTS_DIR },
