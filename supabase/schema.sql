@@ -93,6 +93,30 @@ begin
 end
 $_$;
 
+CREATE FUNCTION public.genloop_budget_spend_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    update public.budget_spend s
+       set committed_usd = s.committed_usd - old.amount_usd,
+           settled_cost_usd = s.settled_cost_usd
+             - case when old.kind = 'settle' then coalesce(old.cost_usd, 0) else 0 end
+     where s.user_id = old.user_id and s.period_start = old.period_start;
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into public.budget_spend as s (user_id, period_start, committed_usd, settled_cost_usd)
+    values (new.user_id, new.period_start, new.amount_usd,
+            case when new.kind = 'settle' then coalesce(new.cost_usd, 0) else 0 end)
+    on conflict (user_id, period_start) do update
+      set committed_usd = s.committed_usd + excluded.committed_usd,
+          settled_cost_usd = s.settled_cost_usd + excluded.settled_cost_usd;
+  end if;
+  return null;
+end
+$$;
+
 CREATE FUNCTION public.genloop_eval_run_has_samples() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -389,6 +413,51 @@ begin
     from public.ai_training_examples_daily
    where bucket_start >= day_from and bucket_start < day_to;
   return raw_rows;
+end
+$$;
+
+CREATE FUNCTION public.genloop_reserve_budget(p_user uuid, p_reservation uuid, p_amount numeric, p_now timestamp with time zone) RETURNS TABLE(outcome text, limit_usd numeric, committed_usd numeric, period_start timestamp with time zone, resets_at timestamp with time zone)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_limit numeric;
+  v_period text;
+  v_start timestamptz;
+  v_resets timestamptz;
+  v_committed numeric;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('genloop.budget:' || p_user::text, 0));
+  select case when u.limit_usd is not null then u.limit_usd else p.limit_usd end,
+         case when u.limit_usd is not null then u.period else p.period end
+    into v_limit, v_period
+    from public.budget_users u
+    left join public.budget_plans p on p.name = u.plan
+   where u.user_id = p_user and (u.limit_usd is not null or p.name is not null);
+  if not found then
+    return query select 'unlimited'::text, null::numeric, null::numeric, null::timestamptz,
+                        null::timestamptz;
+    return;
+  end if;
+  v_start := date_trunc(v_period, p_now, 'UTC');
+  v_resets := v_start + case when v_period = 'day' then interval '1 day' else interval '1 month' end;
+  select s.committed_usd into v_committed
+    from public.budget_spend s
+   where s.user_id = p_user and s.period_start = v_start;
+  v_committed := coalesce(v_committed, 0);
+  if exists (select 1 from public.budget_ledger l
+              where l.idempotency_key = 'reserve:' || p_reservation::text) then
+    return query select 'reserved'::text, v_limit, v_committed, v_start, v_resets;
+    return;
+  end if;
+  if v_committed + p_amount > v_limit then
+    return query select 'refused'::text, v_limit, v_committed, v_start, v_resets;
+    return;
+  end if;
+  insert into public.budget_ledger
+    (user_id, reservation_id, kind, amount_usd, period_start, idempotency_key)
+  values (p_user, p_reservation, 'reserve', p_amount, v_start, 'reserve:' || p_reservation::text);
+  return query select 'reserved'::text, v_limit, v_committed + p_amount, v_start, v_resets;
 end
 $$;
 
@@ -1074,6 +1143,13 @@ CREATE TABLE public.budget_plans (
     CONSTRAINT budget_plans_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
 );
 
+CREATE TABLE public.budget_spend (
+    user_id uuid NOT NULL,
+    period_start timestamp with time zone NOT NULL,
+    committed_usd numeric(18,10) DEFAULT 0 NOT NULL,
+    settled_cost_usd numeric(18,10) DEFAULT 0 NOT NULL
+);
+
 CREATE TABLE public.budget_users (
     user_id uuid NOT NULL,
     plan text,
@@ -1277,6 +1353,9 @@ ALTER TABLE ONLY public.budget_ledger
 ALTER TABLE ONLY public.budget_plans
     ADD CONSTRAINT budget_plans_pkey PRIMARY KEY (name);
 
+ALTER TABLE ONLY public.budget_spend
+    ADD CONSTRAINT budget_spend_pkey PRIMARY KEY (user_id, period_start);
+
 ALTER TABLE ONLY public.budget_users
     ADD CONSTRAINT budget_users_pkey PRIMARY KEY (user_id);
 
@@ -1450,6 +1529,8 @@ CREATE TRIGGER ai_training_examples_rollup_insert AFTER INSERT ON public.ai_trai
 
 CREATE TRIGGER ai_training_examples_rollup_update AFTER UPDATE ON public.ai_training_examples REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
 
+CREATE TRIGGER budget_ledger_spend AFTER INSERT OR DELETE OR UPDATE OF user_id, period_start, kind, amount_usd, cost_usd ON public.budget_ledger FOR EACH ROW EXECUTE FUNCTION public.genloop_budget_spend_apply();
+
 CREATE TRIGGER budget_plans_notify AFTER INSERT OR DELETE OR UPDATE ON public.budget_plans FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_notify_budgets();
 
 CREATE TRIGGER budget_users_notify AFTER INSERT OR DELETE OR UPDATE ON public.budget_users FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_notify_budgets();
@@ -1535,6 +1616,8 @@ ALTER TABLE public.ai_training_examples_user_daily ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.budget_ledger ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.budget_plans ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.budget_spend ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.budget_users ENABLE ROW LEVEL SECURITY;
 
