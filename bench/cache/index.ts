@@ -15,11 +15,11 @@
  *   npm run bench:cache -- [--rate 200] [--duration 10] [--repeat 0.3] [--warmup 3]
  *                          [--database-url URL] [--output bench/results]
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { createBenchDatabase, DEFAULT_DATABASE_URL, serverInfo } from '../lib/database.ts';
-import { simulatorProviderEnv, startGenloop, startSimulator } from '../lib/genloop.ts';
+import { startGatewayOnSimulator } from '../lib/genloop.ts';
 import { runLoad } from '../lib/load.ts';
 import { cpuTimeMs, stopAll } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
@@ -102,24 +102,7 @@ async function main(): Promise<void> {
   try {
     const server = await serverInfo(database.db);
     // The default route only (openai, answered by the simulator): the cache is what varies.
-    await database.db.query(
-      `update public.ai_provider_configs set enabled = provider in ('openai', 'custom')
-        where environment = 'prod'`,
-    );
-    const simulator = await startSimulator();
-    const apiKey = `bench-${randomBytes(24).toString('hex')}`;
-    const genloop = await startGenloop({
-      name: 'genloop',
-      role: 'api',
-      env: {
-        ...simulatorProviderEnv(simulator.url),
-        DATABASE_URL: database.url,
-        GENLOOP_JWT_SECRET: randomBytes(32).toString('hex'),
-        GENLOOP_API_KEYS: apiKey,
-        OPENROUTER_API_KEY: '',
-        REPLICATE_API_TOKEN: '',
-      },
-    });
+    const { genloop, simulator, apiKey } = await startGatewayOnSimulator(database);
     log(`genloop at ${genloop.url}, simulator at ${simulator.url}`);
     const url = `${genloop.url}/v1/chat/completions`;
     const base = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };

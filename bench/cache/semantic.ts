@@ -23,7 +23,7 @@
  *                                   [--requests 1200] [--concurrency 1]
  *                                   [--database-url URL] [--output bench/results]
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { quoteIdent } from '../../src/db/ident.ts';
@@ -39,7 +39,7 @@ import {
   vectorLiteral,
 } from '../../src/sql/semantic-cache.ts';
 import { createBenchDatabase, DEFAULT_DATABASE_URL, serverInfo } from '../lib/database.ts';
-import { simulatorProviderEnv, startGenloop, startSimulator } from '../lib/genloop.ts';
+import { startGatewayOnSimulator } from '../lib/genloop.ts';
 import { positiveInteger } from '../lib/options.ts';
 import { stopAll } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
@@ -502,24 +502,7 @@ async function main(): Promise<void> {
     }
 
     log(`workload: ${options.requests} requests through genloop, ${options.concurrency} at a time`);
-    await database.db.query(
-      `update public.ai_provider_configs set enabled = provider in ('openai', 'custom')
-        where environment = 'prod'`,
-    );
-    const simulator = await startSimulator();
-    const apiKey = `bench-${randomBytes(24).toString('hex')}`;
-    const genloop = await startGenloop({
-      name: 'genloop',
-      role: 'api',
-      env: {
-        ...simulatorProviderEnv(simulator.url),
-        DATABASE_URL: database.url,
-        GENLOOP_JWT_SECRET: randomBytes(32).toString('hex'),
-        GENLOOP_API_KEYS: apiKey,
-        OPENROUTER_API_KEY: '',
-        REPLICATE_API_TOKEN: '',
-      },
-    });
+    const { genloop, apiKey } = await startGatewayOnSimulator(database);
     const outcomes = await workload(
       `${genloop.url}/v1/chat/completions`,
       apiKey,

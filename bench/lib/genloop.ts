@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import type { BenchDatabase } from './database.ts';
 import { type Child, startChild } from './processes.ts';
 
 /** A study note of ~1,500 characters: the simulator turns each sentence into a cloze card. */
@@ -112,4 +113,35 @@ export async function userTokens(jwtSecret: string, count: number): Promise<stri
         .sign(key),
     ),
   );
+}
+
+/**
+ * genloop (`serve --role api`) on `database` in front of a separate zero-latency simulator, with
+ * only the default route (openai, then custom) enabled and one API key: the stack the cache
+ * benchmarks send chat completions to.
+ */
+export async function startGatewayOnSimulator(database: BenchDatabase): Promise<{
+  genloop: { child: Child; url: string };
+  simulator: { child: Child; url: string };
+  apiKey: string;
+}> {
+  await database.db.query(
+    `update public.ai_provider_configs set enabled = provider in ('openai', 'custom')
+      where environment = 'prod'`,
+  );
+  const simulator = await startSimulator();
+  const apiKey = `bench-${randomBytes(24).toString('hex')}`;
+  const genloop = await startGenloop({
+    name: 'genloop',
+    role: 'api',
+    env: {
+      ...simulatorProviderEnv(simulator.url),
+      DATABASE_URL: database.url,
+      GENLOOP_JWT_SECRET: randomBytes(32).toString('hex'),
+      GENLOOP_API_KEYS: apiKey,
+      OPENROUTER_API_KEY: '',
+      REPLICATE_API_TOKEN: '',
+    },
+  });
+  return { genloop, simulator, apiKey };
 }

@@ -12,7 +12,6 @@ import {
   finishReservation,
   type ReserveOutcome,
   reserveBudget,
-  reserveBudgetIn,
   roundUsd,
 } from '../sql/budgets.ts';
 
@@ -156,7 +155,7 @@ export class BudgetGate {
     input: { userId: string; reservationId: string; amountUsd: number },
   ): Promise<boolean> {
     const now = this.now();
-    const outcome = await reserveBudgetIn(tx, { ...input, now });
+    const outcome = await reserveBudget(tx, { ...input, now });
     return this.accepted(outcome, input.amountUsd, now);
   }
 

@@ -3,10 +3,11 @@ import type { Context } from 'hono';
 import type { EmbeddingService } from '../embeddings/service.ts';
 import { routeErrorToHttp } from '../http/error-mapping.ts';
 import { strictJson } from '../http/middleware/strict-json/index.ts';
-import { ProblemSchema } from '../http/problem-schema.ts';
+import { problemContent } from '../http/problem-schema.ts';
 import { validationHook } from '../http/validation.ts';
 import { encodeFloat32 } from '../providers/openai-compatible/embeddings.ts';
 import { RouteError } from '../routing/router.ts';
+import { routedCallErrors } from './openapi.ts';
 
 /** OpenAI's own limits: inputs per request, and the largest vector a model returns. */
 const MAX_INPUTS = 2048;
@@ -47,8 +48,6 @@ const EmbeddingsResponseSchema = z
   })
   .openapi('EmbeddingsResponse');
 
-const problem = { 'application/problem+json': { schema: ProblemSchema } };
-
 /**
  * `POST /v1/embeddings`, OpenAI-compatible: any OpenAI SDK gets embeddings routed across the
  * environment's providers (with retries, cooldown and fallback), recorded in telemetry and held
@@ -76,23 +75,8 @@ export function embeddingRoutes(embeddings: EmbeddingService) {
           description: 'One vector per input, in input order',
           content: { 'application/json': { schema: EmbeddingsResponseSchema } },
         },
-        400: { description: 'Malformed request or unknown model', content: problem },
-        401: { description: 'Missing or invalid token / API key', content: problem },
-        402: {
-          description:
-            "The caller's dollar budget cannot cover this call until its period resets (`budget_exceeded`, with Retry-After)",
-          content: problem,
-        },
-        413: { description: 'Request body over the size limit', content: problem },
-        415: { description: 'The body is not application/json', content: problem },
-        422: {
-          description:
-            'The model is pinned to a provider that is not enabled, or the provider refused the request',
-          content: problem,
-        },
-        502: { description: 'Every provider failed', content: problem },
-        503: { description: 'No provider enabled', content: problem },
-        504: { description: 'The last provider timed out', content: problem },
+        400: { description: 'Malformed request or unknown model', content: problemContent },
+        ...routedCallErrors,
       },
     }),
     (async (c: Context) => {

@@ -6,7 +6,7 @@ import type { Reservation } from '../budgets/gate.ts';
 import { routeErrorToHttp } from '../http/error-mapping.ts';
 import { HttpError } from '../http/http-error.ts';
 import { strictJson } from '../http/middleware/strict-json/index.ts';
-import { ProblemSchema } from '../http/problem-schema.ts';
+import { problemContent } from '../http/problem-schema.ts';
 import { validationHook } from '../http/validation.ts';
 import { ProviderError } from '../providers/errors.ts';
 import {
@@ -27,6 +27,7 @@ import {
   completionChunks,
   replayedCompletion,
 } from './cache.ts';
+import { routedCallErrors } from './openapi.ts';
 import { ResponseCache } from './response-cache.ts';
 
 const messageSchema = z
@@ -63,8 +64,6 @@ const ChatCompletionRequestSchema = z
   .loose()
   .openapi('ChatCompletionRequest');
 
-const problem = { 'application/problem+json': { schema: ProblemSchema } };
-
 /**
  * The OpenAI-compatible gateway: `POST /v1/chat/completions` and `GET /v1/models`. Any OpenAI
  * SDK pointed at genloop gets routing, fallback and telemetry; responses carry the routing
@@ -98,24 +97,9 @@ export function chatCompletionRoutes(services: Services) {
         },
         400: {
           description: 'Malformed request, unknown model, or a bad `x-genloop-cache` header',
-          content: problem,
+          content: problemContent,
         },
-        401: { description: 'Missing or invalid token / API key', content: problem },
-        402: {
-          description:
-            "The caller's dollar budget cannot cover this call until its period resets (`budget_exceeded`, with Retry-After)",
-          content: problem,
-        },
-        413: { description: 'Request body over the size limit', content: problem },
-        415: { description: 'The body is not application/json', content: problem },
-        422: {
-          description:
-            'The model is pinned to a provider that is not enabled, or the provider refused the request',
-          content: problem,
-        },
-        502: { description: 'Every provider failed', content: problem },
-        503: { description: 'No provider enabled', content: problem },
-        504: { description: 'The last provider timed out', content: problem },
+        ...routedCallErrors,
       },
     }),
     (async (c: Context) => {

@@ -80,17 +80,6 @@ export async function budgetsExist(db: Queryable): Promise<boolean> {
   return rows[0]?.exists ?? false;
 }
 
-/**
- * Reserves `amountUsd` of the user's budget for one call, keyed by `reservationId` (a repeat is
- * a no-op that answers `reserved`): one call of `genloop_reserve_budget`, which takes a per-user
- * transaction lock, so two reservations of one user are decided one after the other: each sees
- * every reservation committed before it, and the sum of what is committed never passes the
- * limit, whatever the concurrency.
- */
-export function reserveBudget(db: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
-  return reserveBudgetIn(db, input);
-}
-
 export interface ReserveInput {
   userId: string;
   reservationId: string;
@@ -99,13 +88,17 @@ export interface ReserveInput {
 }
 
 /**
- * {@link reserveBudget} inside a transaction the caller owns (a job's submission), so the
- * reservation commits or vanishes with everything else the transaction writes. The per-user
- * lock (and the user's running total, which the entry changes) is held until that transaction
- * ends.
+ * Reserves `amountUsd` of the user's budget for one call, keyed by `reservationId` (a repeat is
+ * a no-op that answers `reserved`): one call of `genloop_reserve_budget`, which takes a per-user
+ * transaction lock, so two reservations of one user are decided one after the other: each sees
+ * every reservation committed before it, and the sum of what is committed never passes the
+ * limit, whatever the concurrency. On its own it is one statement and one commit; inside a
+ * transaction the caller owns (a job's submission) the reservation commits or vanishes with
+ * everything else that transaction writes, and the lock (and the user's running total, which
+ * the entry changes) is held until it ends.
  */
-export async function reserveBudgetIn(tx: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
-  const { rows } = await tx.query<{
+export async function reserveBudget(db: Queryable, input: ReserveInput): Promise<ReserveOutcome> {
+  const { rows } = await db.query<{
     outcome: 'unlimited' | 'reserved' | 'refused';
     limit_usd: number;
     committed_usd: number;

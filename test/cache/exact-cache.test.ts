@@ -3,35 +3,21 @@ import type OpenAI from 'openai';
 import { expect, it } from 'vitest';
 import { upsertUserLimit } from '../../src/sql/budgets.ts';
 import { purgeExpiredAnswers } from '../../src/sql/response-cache.ts';
+import { type ChatBody, cacheableQuestion, waitForCacheEntries } from '../helpers/cache.ts';
 import { gatewayClient } from '../helpers/gateway-client.ts';
 import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
 
-type Body = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+type Body = ChatBody;
 
 const EXACT = { headers: { 'x-genloop-cache': 'exact' } };
 
 function question(text: string, extra: Partial<Body> = {}): Body {
-  return {
-    model: 'default',
-    max_tokens: 40,
-    temperature: 0.2,
-    messages: [
-      { role: 'system', content: 'You answer in one sentence.' },
-      { role: 'user', content: text },
-    ],
-    ...extra,
-  };
+  return cacheableQuestion('You answer in one sentence.', text, extra);
 }
 
-/** Waits until `count` entries of `scope` are stored (the store runs after the answer). */
-async function stored(stack: Stack, scope: string, count = 1): Promise<void> {
-  await eventually(async () => {
-    const { rows } = await stack.database.db.query<{ n: number }>(
-      'select count(*)::int as n from ai_response_cache where scope = $1',
-      [scope],
-    );
-    return rows[0]!.n >= count ? true : undefined;
-  });
+/** Waits until `count` entries of `scope` are stored (the store follows the answer). */
+function stored(stack: Stack, scope: string, count = 1): Promise<void> {
+  return waitForCacheEntries(stack, 'ai_response_cache', scope, count);
 }
 
 async function trainingRow(stack: Stack, requestId: string) {

@@ -3,35 +3,21 @@ import type OpenAI from 'openai';
 import { expect, it } from 'vitest';
 import { upsertUserLimit } from '../../src/sql/budgets.ts';
 import { purgeExpiredSemanticAnswers } from '../../src/sql/semantic-cache.ts';
+import { type ChatBody, cacheableQuestion, waitForCacheEntries } from '../helpers/cache.ts';
 import { gatewayClient } from '../helpers/gateway-client.ts';
 import { describeEachStack, eventually, type Stack } from '../helpers/stack.ts';
 
-type Body = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+type Body = ChatBody;
 
 const SEMANTIC = { 'x-genloop-cache': 'semantic' };
 
 function question(text: string, extra: Partial<Body> = {}): Body {
-  return {
-    model: 'default',
-    max_tokens: 40,
-    temperature: 0.2,
-    messages: [
-      { role: 'system', content: 'You help people study.' },
-      { role: 'user', content: text },
-    ],
-    ...extra,
-  };
+  return cacheableQuestion('You help people study.', text, extra);
 }
 
-/** Waits until `count` semantic entries of `scope` are stored (the store follows the answer). */
-async function stored(stack: Stack, scope: string, count = 1): Promise<void> {
-  await eventually(async () => {
-    const { rows } = await stack.database.db.query<{ n: number }>(
-      'select count(*)::int as n from ai_semantic_cache where scope = $1',
-      [scope],
-    );
-    return rows[0]!.n >= count ? true : undefined;
-  });
+/** Waits until `count` entries of `scope` are stored (the store follows the answer). */
+function stored(stack: Stack, scope: string, count = 1): Promise<void> {
+  return waitForCacheEntries(stack, 'ai_semantic_cache', scope, count);
 }
 
 async function trainingRows(stack: Stack, requestId: string, count: number) {

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { CACHE_HEADER, parseCacheHeader, SEMANTIC_HEADER } from '../../cache/header.ts';
 import { strictJson } from '../../http/middleware/strict-json/index.ts';
-import { ProblemSchema } from '../../http/problem-schema.ts';
+import { problemContent } from '../../http/problem-schema.ts';
 import { validationHook } from '../../http/validation.ts';
 import type { Services } from '../../services.ts';
 import { siteBriefSchema, siteSchema } from './schema.ts';
@@ -33,8 +33,6 @@ const SiteResponseSchema = z
   })
   .openapi('GeneratedSite');
 
-const problem = { 'application/problem+json': { schema: ProblemSchema } };
-
 /** `POST /functions/v1/generate-site`: the site builder's edge function. */
 export function generateSiteRoutes(services: Services) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
@@ -54,22 +52,25 @@ export function generateSiteRoutes(services: Services) {
           description: 'The site and its metadata',
           content: { 'application/json': { schema: SiteResponseSchema } },
         },
-        400: { description: 'Invalid brief, or a bad `x-genloop-cache` header', content: problem },
-        401: { description: 'Missing or invalid token', content: problem },
-        413: { description: 'Request body over the size limit', content: problem },
-        415: { description: 'The body is not application/json', content: problem },
+        400: {
+          description: 'Invalid brief, or a bad `x-genloop-cache` header',
+          content: problemContent,
+        },
+        401: { description: 'Missing or invalid token', content: problemContent },
+        413: { description: 'Request body over the size limit', content: problemContent },
+        415: { description: 'The body is not application/json', content: problemContent },
         402: {
           description:
             "The caller's dollar budget cannot cover this generation until its period resets (`budget_exceeded`, with Retry-After)",
-          content: problem,
+          content: problemContent,
         },
         422: {
           description: 'Requested provider not enabled, or the request was refused',
-          content: problem,
+          content: problemContent,
         },
-        502: { description: 'Every provider failed', content: problem },
-        503: { description: 'No provider enabled', content: problem },
-        504: { description: 'The last provider timed out', content: problem },
+        502: { description: 'Every provider failed', content: problemContent },
+        503: { description: 'No provider enabled', content: problemContent },
+        504: { description: 'The last provider timed out', content: problemContent },
       },
     }),
     async (c) => {
