@@ -3,9 +3,15 @@ import { consoleRoutes, SIGN_IN_PATH } from './console/index.ts';
 import type { SignInCode } from './console/sign-in-code.ts';
 import type { Db } from './db/types.ts';
 import { outcomesRoutes } from './eval/routes.ts';
+import {
+  CHAT_COMPLETIONS_PATH,
+  ChatCompletionRequestSchema,
+  ChatCompletions,
+} from './gateway/chat-completions.ts';
 import { embeddingRoutes } from './gateway/embeddings-routes.ts';
 import { chatCompletionRoutes } from './gateway/routes.ts';
-import { createHttpApp } from './http/app.ts';
+import { createHttpApp, gatewayAuthenticator } from './http/app.ts';
+import { createLane, type Lane } from './http/lane.ts';
 import type { TokenVerifier } from './http/middleware/auth/index.ts';
 import type { JobHandler } from './jobs/types.ts';
 import type { Logger } from './lib/logger.ts';
@@ -50,20 +56,39 @@ export function createApp({
   interior,
   signInCode,
 }: AppDependencies) {
+  const gatewayAuth = gatewayAuthenticator(config, verifier);
   const app = createHttpApp({
     config,
     db,
     logger,
     verifier,
+    gatewayAuthenticator: gatewayAuth,
     metrics: services?.metrics,
     unauthenticatedPaths: [SIGN_IN_PATH, ...(interior ? [WEBHOOK_PATH] : [])],
     ...(interior ? { uploadPaths: [GENERATIONS_PATH] } : {}),
   });
+  const lanes: Lane[] = [];
   app.route('/', outcomesRoutes(db));
   if (serveGenerations) app.route('/', consoleRoutes({ db, config, signInCode }));
   if (services && serveGenerations) {
     app.route('/', generateSiteRoutes(services));
-    app.route('/', chatCompletionRoutes(services));
+    const chat = new ChatCompletions(services);
+    app.route('/', chatCompletionRoutes(chat));
+    lanes.push(
+      createLane({
+        route: {
+          path: CHAT_COMPLETIONS_PATH,
+          schema: ChatCompletionRequestSchema,
+          handle: (exchange, body) => chat.handle(exchange, body),
+        },
+        authenticate: gatewayAuth,
+        logger,
+        metrics: services.metrics,
+        jsonLimitBytes: config.jsonLimitBytes,
+        bodyLimitBytes: config.bodyLimitBytes,
+        corsOrigins: config.corsOrigins,
+      }),
+    );
     app.route('/', embeddingRoutes(services.embeddings));
     app.route('/', flashcardRoutes(services));
     if (interior) {
@@ -71,7 +96,8 @@ export function createApp({
       app.route('/', fileRoutes(interior.deps.store));
     }
   }
-  return app;
+  // A running server answers these before Hono (`startServer`); `app.request` goes to Hono.
+  return Object.assign(app, { lanes });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,5 +1,5 @@
-import type { Context } from 'hono';
 import { CACHE_HEADER, parseCacheHeader, SEMANTIC_HEADER } from '../cache/header.ts';
+import type { Exchange } from '../http/exchange.ts';
 import type { ChatCompletion } from '../providers/types.ts';
 import type { RouteMetadata } from '../routing/types.ts';
 import type { Services } from '../services.ts';
@@ -33,21 +33,21 @@ export class ResponseCache {
   }
 
   /** Plans the request and sets the answer headers that say so; throws the 400 for a bad header. */
-  async plan(c: Context, body: Record<string, unknown>): Promise<CachePlan> {
-    const header = c.req.header(CACHE_HEADER);
-    const exact = this.exact.plan(header, body, c.get('auth'));
+  async plan(exchange: Exchange, body: Record<string, unknown>): Promise<CachePlan> {
+    const header = exchange.header(CACHE_HEADER);
+    const exact = this.exact.plan(header, body, exchange.auth);
     if (exact.kind === 'off') return exact;
-    c.header(CACHE_HEADER, exact.kind === 'bypass' ? 'bypass' : 'miss');
+    exchange.setHeader(CACHE_HEADER, exact.kind === 'bypass' ? 'bypass' : 'miss');
     if (exact.kind !== 'exact') return exact;
     if (parseCacheHeader(header, this.services.config.responseCacheDefault).mode !== 'semantic') {
       return exact;
     }
     if (!(await this.semantic.available())) {
-      c.header(SEMANTIC_HEADER, 'unavailable');
+      exchange.setHeader(SEMANTIC_HEADER, 'unavailable');
       return exact;
     }
     const semantic = this.semantic.plan(exact, body);
-    if (!semantic) c.header(SEMANTIC_HEADER, 'not_applicable');
+    if (!semantic) exchange.setHeader(SEMANTIC_HEADER, 'not_applicable');
     return semantic ?? exact;
   }
 
@@ -57,7 +57,7 @@ export class ResponseCache {
    * `desc="semantic"` with the distance, or `desc="miss"` with the nearest distance seen).
    */
   async lookup(
-    c: Context,
+    exchange: Exchange,
     plan: CachePlan,
     caller: { userId: string | null },
   ): Promise<CacheHit | undefined> {
@@ -66,22 +66,20 @@ export class ResponseCache {
     const exactHit = await this.exact.lookup(plan);
     if (plan.kind === 'exact' || exactHit) {
       const desc = plan.kind === 'semantic' ? 'desc="exact";' : '';
-      c.header('server-timing', `cache;${desc}dur=${elapsed(started)}`, { append: true });
+      exchange.setHeader('server-timing', `cache;${desc}dur=${elapsed(started)}`, true);
       return exactHit;
     }
     const { hit, distance } = await this.semantic.lookup(plan, {
-      requestId: c.get('requestId'),
+      requestId: exchange.requestId,
       userId: caller.userId,
-      simulate: c.req.header('x-genloop-simulate'),
-      signal: c.req.raw.signal,
+      simulate: exchange.header('x-genloop-simulate'),
+      signal: exchange.signal,
     });
     const dist = distance === undefined ? '' : `dist=${distance.toFixed(3)};`;
-    c.header(
+    exchange.setHeader(
       'server-timing',
       `cache;desc="${hit ? 'semantic' : 'miss'}";${dist}dur=${elapsed(started)}`,
-      {
-        append: true,
-      },
+      true,
     );
     return hit;
   }

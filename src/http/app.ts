@@ -6,7 +6,13 @@ import type { Metrics } from '../lib/metrics.ts';
 import './context.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { accessLog } from './middleware/access-log/index.ts';
-import { auth, type TokenVerifier } from './middleware/auth/index.ts';
+import {
+  type Authenticator,
+  type AuthOptions,
+  auth,
+  createAuthenticator,
+  type TokenVerifier,
+} from './middleware/auth/index.ts';
 import {
   bodyLimit,
   isJsonContentType,
@@ -38,6 +44,30 @@ export interface HttpAppOptions {
   uploadPaths?: readonly string[];
   /** Paths under `/api` that authenticate otherwise (a provider's signed webhook). */
   unauthenticatedPaths?: readonly string[];
+  /** The authenticator of `/v1`, when a fast lane shares it (and its token cache). */
+  gatewayAuthenticator?: Authenticator | undefined;
+}
+
+/** How bearer tokens are verified under this configuration. */
+export function tokenOptions(
+  config: ResolvedConfig,
+  verifier?: TokenVerifier,
+): AuthOptions & { verifier?: TokenVerifier } {
+  return {
+    jwtSecret: config.auth.jwtSecret,
+    jwksUrl: config.auth.jwksUrl,
+    audience: config.auth.audience,
+    issuer: config.auth.issuer,
+    ...(verifier ? { verifier } : {}),
+  };
+}
+
+/** The authenticator of the OpenAI-compatible `/v1` routes: user tokens and API keys. */
+export function gatewayAuthenticator(
+  config: ResolvedConfig,
+  verifier?: TokenVerifier,
+): Authenticator {
+  return createAuthenticator({ ...tokenOptions(config, verifier), apiKeys: config.apiKeys });
 }
 
 /**
@@ -55,6 +85,7 @@ export function createHttpApp({
   metrics,
   uploadPaths = [],
   unauthenticatedPaths = [],
+  gatewayAuthenticator: sharedGatewayAuthenticator,
 }: HttpAppOptions) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId());
@@ -78,17 +109,11 @@ export function createHttpApp({
   });
   if (metrics) app.use(httpMetrics({ metrics }));
 
-  const tokenOptions = {
-    jwtSecret: config.auth.jwtSecret,
-    jwksUrl: config.auth.jwksUrl,
-    audience: config.auth.audience,
-    issuer: config.auth.issuer,
-    ...(verifier ? { verifier } : {}),
-  };
-  const requireUser = auth(tokenOptions);
+  const tokens = tokenOptions(config, verifier);
+  const requireUser = auth(tokens);
   // The console's admin API: the service role or an API key, never a user's own token.
   const requireOperator = auth({
-    ...tokenOptions,
+    ...tokens,
     requireRole: 'service_role',
     apiKeys: config.apiKeys,
   });
@@ -101,7 +126,7 @@ export function createHttpApp({
     return requireUser(c, next);
   });
   app.use('/functions/*', requireUser);
-  app.use('/v1/*', auth({ ...tokenOptions, apiKeys: config.apiKeys }));
+  app.use('/v1/*', auth(sharedGatewayAuthenticator ?? gatewayAuthenticator(config, verifier)));
 
   app.route('/', healthRoutes(db));
   app.route('/', meRoutes(db));

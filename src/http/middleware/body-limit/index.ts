@@ -28,6 +28,13 @@ export function isMultipartContentType(contentType: string | undefined): boolean
   return contentType !== undefined && MULTIPART_TYPE.test(contentType);
 }
 
+/** The 413 for a body over `maxBytes`. */
+export function payloadTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'payload_too_large', 'request body too large', {
+    detail: `the body exceeds ${maxBytes} bytes`,
+  });
+}
+
 /**
  * Rejects bodies over `maxBytes` with 413 `payload_too_large`: at once when Content-Length says
  * so, and for chunked uploads as soon as the running count passes the limit, before the body
@@ -38,9 +45,7 @@ export function bodyLimit({ maxBytes }: BodyLimitOptions): MiddlewareHandler {
     throw new TypeError(`bodyLimit: maxBytes must be a positive integer, got ${maxBytes}`);
   }
   const tooLarge: Parameters<typeof honoBodyLimit>[0]['onError'] = (c) =>
-    new HttpError(413, 'payload_too_large', 'request body too large', {
-      detail: `the body exceeds ${maxBytes} bytes`,
-    }).getResponse(c.get('requestId'));
+    payloadTooLarge(maxBytes).getResponse(c.get('requestId'));
   const counting = honoBodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async function bodyLimitMiddleware(c, next) {
     // Decided from the headers alone when Content-Length is given, as hono's middleware does,

@@ -12,6 +12,18 @@ export interface SecurityHeadersOptions {
   contentSecurityPolicy?: string;
 }
 
+/** The headers every answer gets whatever its path, with the given policy. */
+export function commonSecurityHeaders(
+  contentSecurityPolicy: string = STRICT_CSP,
+): readonly (readonly [string, string])[] {
+  return [
+    ['x-content-type-options', 'nosniff'],
+    ['referrer-policy', 'no-referrer'],
+    ['x-frame-options', 'DENY'],
+    ['content-security-policy', contentSecurityPolicy],
+  ];
+}
+
 /**
  * Adds nosniff, no-referrer, DENY framing, a Cross-Origin-Resource-Policy and a strict
  * Content-Security-Policy to every answer, errors and 404s included. A header the route set
@@ -33,12 +45,7 @@ export function securityHeaders({
   if (/[\r\n]/.test(contentSecurityPolicy)) {
     throw new TypeError('securityHeaders: contentSecurityPolicy must be one line');
   }
-  const common: readonly (readonly [string, string])[] = [
-    ['x-content-type-options', 'nosniff'],
-    ['referrer-policy', 'no-referrer'],
-    ['x-frame-options', 'DENY'],
-    ['content-security-policy', contentSecurityPolicy],
-  ];
+  const common = commonSecurityHeaders(contentSecurityPolicy);
 
   return async function securityHeadersMiddleware(c, next) {
     await next();

@@ -11,6 +11,18 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** The content types a JSON body may be sent as: `application/json` and the `+json` types. */
+export const STRICT_JSON_TYPE = /^application\/(.+\+)?json\s*(;|$)/i;
+
+/** The 415 for a body that is not sent as JSON. */
+export function unsupportedMediaType(): HttpError {
+  return new HttpError(415, 'unsupported_media_type', 'send the body as application/json', {
+    errors: [
+      { field: 'header.content-type', code: 'unsupported', message: 'expected application/json' },
+    ],
+  });
+}
+
 /**
  * For requests with a body (or all writes, with `requireBody`): requires `Content-Type: application/json` (415 otherwise), a
  * non-empty body (400 `empty_body`), valid UTF-8 (400 `invalid_utf8`), at most 64 levels of
@@ -31,18 +43,7 @@ export function strictJson({
       await next();
       return;
     }
-    const type = c.req.header('content-type') ?? '';
-    if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-      throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json', {
-        errors: [
-          {
-            field: 'header.content-type',
-            code: 'unsupported',
-            message: 'expected application/json',
-          },
-        ],
-      });
-    }
+    if (!STRICT_JSON_TYPE.test(c.req.header('content-type') ?? '')) throw unsupportedMediaType();
     const text = strictJsonText(await c.req.arrayBuffer());
     // Hono keeps each reading of the body as a promise in bodyCache, by kind; with the text
     // decoded here, the JSON validator parses it directly instead of first turning the cached
@@ -57,7 +58,7 @@ export function strictJson({
  * valid UTF-8, not too deep, and no string Postgres cannot store. Returns the text; malformed
  * JSON is left to the caller's parser.
  */
-export function strictJsonText(bytes: ArrayBuffer): string {
+export function strictJsonText(bytes: ArrayBuffer | Uint8Array): string {
   if (bytes.byteLength === 0) {
     throw new HttpError(400, 'empty_body', 'the request body is empty', {
       errors: [{ field: 'body', code: 'required', message: 'a JSON body is required' }],
