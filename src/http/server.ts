@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { type Lane, withLanes } from './lane.ts';
 
 export interface RunningServer {
@@ -11,13 +10,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What a server runs: an app's `fetch` (a Hono app) and the fast lanes in front of it. */
+export interface Servable {
+  fetch: Parameters<typeof getRequestListener>[0];
+  lanes?: readonly Lane[];
+}
+
 /**
  * Serves the app on host:port (port 0 picks a free one) and resolves once it listens. The app's
  * fast lanes, when it has any, see each request first.
  */
 export function startServer(
-  // biome-ignore lint/suspicious/noExplicitAny: any Hono app, whatever its routes' types.
-  app: Hono<any, any, any> & { lanes?: readonly Lane[] },
+  app: Servable,
   { host, port }: { host: string; port: number },
 ): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
