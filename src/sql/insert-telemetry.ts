@@ -135,26 +135,7 @@ export async function insertTelemetry(
   examples: readonly TrainingExampleRow[],
   attempts: readonly ProviderAttemptRow[],
 ): Promise<void> {
-  await insertTelemetryJson(
-    db,
-    examples.length === 0 ? undefined : storableJson(examples),
-    attempts.length === 0 ? undefined : storableJson(attempts),
-  );
-}
-
-/**
- * {@link insertTelemetry} for rows already serialised: each argument a JSON array of rows (as
- * {@link storableJson} writes them), or undefined for none.
- */
-export async function insertTelemetryJson(
-  db: Queryable,
-  examples: string | undefined,
-  attempts: string | undefined,
-): Promise<void> {
-  if (attempts === undefined) {
-    if (examples !== undefined) await db.query(INSERT_TRAINING, [examples]);
-    return;
-  }
-  if (examples === undefined) await db.query(INSERT_ATTEMPTS, [attempts]);
-  else await db.query(INSERT_BOTH, [examples, attempts]);
+  if (attempts.length === 0) return insertTrainingExamples(db, examples);
+  if (examples.length === 0) return insertProviderAttempts(db, attempts);
+  await db.query(INSERT_BOTH, [storableJson(examples), storableJson(attempts)]);
 }

@@ -2,8 +2,7 @@ import { DbError } from '../db/errors.ts';
 import type { Db, Queryable } from '../db/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
-import { storableJson } from '../lib/storable-text.ts';
-import { insertTelemetry, insertTelemetryJson } from '../sql/insert-telemetry.ts';
+import { insertTelemetry } from '../sql/insert-telemetry.ts';
 import { countGeneration } from './metrics.ts';
 import type { GenerationTelemetry } from './rows.ts';
 
@@ -21,29 +20,6 @@ export async function writeTelemetry(
     db,
     items.map((item) => item.example),
     items.flatMap((item) => item.attempts),
-  );
-}
-
-/**
- * One generation's rows as the JSON they are written as. The writer serialises a generation
- * when it is recorded, so that its buffer holds two strings per generation rather than their
- * object graphs (the request body among them): objects that live until the next flush survive
- * the young generation's collections and are copied, then promoted, on a busy gateway.
- */
-interface SerializedTelemetry {
-  requestId: string;
-  example: string;
-  /** The attempt rows' objects, comma-separated without the array's brackets; '' for none. */
-  attempts: string;
-}
-
-/** One statement for serialised generations, their training rows and attempts together. */
-function writeSerialized(db: Queryable, batch: readonly SerializedTelemetry[]): Promise<void> {
-  const attempts = batch.filter((item) => item.attempts !== '').map((item) => item.attempts);
-  return insertTelemetryJson(
-    db,
-    batch.length === 0 ? undefined : `[${batch.map((item) => item.example).join(',')}]`,
-    attempts.length === 0 ? undefined : `[${attempts.join(',')}]`,
   );
 }
 
@@ -67,7 +43,7 @@ export interface TelemetryWriterOptions {
  * flushes everything (graceful shutdown).
  */
 export class TelemetryWriter {
-  private buffer: SerializedTelemetry[] = [];
+  private buffer: GenerationTelemetry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failures = 0;
@@ -83,20 +59,7 @@ export class TelemetryWriter {
 
   record(item: GenerationTelemetry): void {
     if (this.options.metrics) countGeneration(this.options.metrics, item);
-    const requestId = item.example.request_id;
-    try {
-      this.buffer.push({
-        requestId,
-        example: storableJson(item.example),
-        attempts: item.attempts.length === 0 ? '' : storableJson(item.attempts).slice(1, -1),
-      });
-    } catch (error) {
-      // Rows that cannot be serialised (a cycle, a BigInt) are dropped alone, as Postgres's
-      // rejections are: a generation never fails for its telemetry.
-      this.dropped++;
-      this.options.logger?.error({ err: error, request_id: requestId }, 'telemetry row rejected');
-      return;
-    }
+    this.buffer.push(item);
     const max = this.options.maxBuffered ?? 50_000;
     if (this.buffer.length > max) {
       const excess = this.buffer.length - max;
@@ -146,15 +109,15 @@ export class TelemetryWriter {
    * A batch rejected for its data (by Postgres, or by serialisation) is written row by row; bad
    * rows are logged and dropped.
    */
-  private async writeOneByOne(batch: SerializedTelemetry[]): Promise<void> {
+  private async writeOneByOne(batch: GenerationTelemetry[]): Promise<void> {
     for (const item of batch) {
       try {
-        await writeSerialized(this.db, [item]);
+        await writeTelemetry(this.db, [item]);
         this.written++;
       } catch (error) {
         this.dropped++;
         this.options.logger?.error(
-          { err: error, request_id: item.requestId },
+          { err: error, request_id: item.example.request_id },
           'telemetry row rejected',
         );
       }
@@ -179,14 +142,14 @@ export class TelemetryWriter {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, maxBatch);
       try {
-        await writeSerialized(this.db, batch);
+        await writeTelemetry(this.db, batch);
         this.buffer.splice(0, batch.length);
         this.written += batch.length;
         this.failures = 0;
       } catch (error) {
         if (isDataError(error) || !(error instanceof DbError)) {
-          // Rows Postgres rejects: retrying the batch would block every row behind it, so each
-          // is tried alone and only the bad ones are dropped.
+          // Rows Postgres rejects, or that cannot even be serialised: retrying the batch would
+          // block every row behind it, so each is tried alone and only the bad ones are dropped.
           await this.writeOneByOne(batch);
           this.buffer.splice(0, batch.length);
           continue;
