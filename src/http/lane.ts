@@ -166,8 +166,9 @@ export function createLane<T>({
     if (request.method !== 'POST' || request.url !== route.path) return false;
     if (corsOn && request.headers.origin !== undefined) return false;
     serve(request, response).catch((error) => {
-      // Only a broken socket gets here (the answer's own errors are answered above).
-      logger.warn({ err: error }, 'fast lane: the answer could not be sent');
+      // Only an answer that failed after its head was sent gets here (a stream's end, say):
+      // the errors before it are answered above. The client sees the connection close.
+      logger.error({ err: error }, 'fast lane: the answer failed after it had started');
       response.destroy();
     });
     return true;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/http/server.ts';
 import type { Lane } from '../../src/http/lane.ts';
+import { type RunningServer, startServer } from '../../src/http/server.ts';
 import { describeEachStack, eventually } from '../helpers/stack.ts';
 
 const API_KEY = 'gl_test_key_that_is_long_enough_0123456789';
