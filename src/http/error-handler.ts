@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { toHttpError } from './error-mapping.ts';
 import { HttpError } from './http-error.ts';
+import { unsupportedMediaType } from './middleware/strict-json/index.ts';
 
 /**
  * The problem an error answers with: an HttpError, a domain error, a refused submission or a
@@ -22,6 +23,8 @@ export function httpErrorFor(error: unknown, logger: Logger, requestId: string):
     if (error.status === 413) {
       return new HttpError(413, 'payload_too_large', error.message || 'payload too large');
     }
+    // The OpenAPI routes' own media-type gate (a JSON type with parameters it cannot read).
+    if (error.status === 415) return unsupportedMediaType();
     // Hono's own 400s come from reading the body (malformed JSON or form data).
     const message = error.message || 'bad request';
     return new HttpError(400, 'bad_request', message, {

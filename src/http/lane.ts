@@ -41,8 +41,12 @@ export interface LaneOptions<T> {
 /** Tells the server whether the lane took the request; if not, Hono answers it. */
 export type Lane = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-/** The media types the JSON validator reads a body for (others validate as `{}`). */
-const VALIDATOR_JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+/**
+ * The content types the OpenAPI routes' media-type gate lets through to the JSON validator: a
+ * JSON type whose parameters are all `name=value` (`application/json ; charset=utf-8`, with the
+ * space, passes the strict-JSON check but not this one).
+ */
+const OPENAPI_JSON_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
 const SECURITY_HEADERS = [
   ...commonSecurityHeaders(),
@@ -96,14 +100,13 @@ export function createLane<T>({
       auth = verified instanceof Promise ? await verified : verified;
       if (type === undefined || !STRICT_JSON_TYPE.test(type)) throw unsupportedMediaType();
       const text = strictJsonText(await readBody(request, limit));
-      let value: unknown = {};
-      if (VALIDATOR_JSON_TYPE.test(type.split(';')[0]!.trim())) {
-        try {
-          value = JSON.parse(text);
-        } catch {
-          // What Hono's JSON validator throws, so that both servers answer it alike.
-          throw new HTTPException(400, { message: 'Malformed JSON in request body' });
-        }
+      if (!OPENAPI_JSON_TYPE.test(type)) throw unsupportedMediaType();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        // What Hono's JSON validator throws, so that both servers answer it alike.
+        throw new HTTPException(400, { message: 'Malformed JSON in request body' });
       }
       const parsed = route.schema.safeParse(value);
       if (!parsed.success) throw validationFailed(fieldErrors(parsed.error, 'json'));
