@@ -51,7 +51,7 @@ import {
   DEFAULT_DATABASE_URL,
   serverInfo,
 } from '../lib/database.ts';
-import { userTokens } from '../lib/genloop.ts';
+import { GATEWAY_REQUEST_BODY, userTokens } from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
 import { positiveInteger } from '../lib/options.ts';
 import {
@@ -78,15 +78,7 @@ const BUDGET_USERS = 200;
 const BUDGET_USD_PER_DAY = 1_000;
 
 /** The one request every target gets, byte for byte. */
-const REQUEST_BODY = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a concise assistant.' },
-    { role: 'user', content: 'Say hello in one short sentence.' },
-  ],
-  temperature: 0.2,
-  max_tokens: 64,
-});
+const REQUEST_BODY = GATEWAY_REQUEST_BODY;
 
 function parseOptions() {
   const { values } = parseArgs({

@@ -3,6 +3,17 @@ import { SignJWT } from 'jose';
 import type { BenchDatabase } from './database.ts';
 import { type Child, startChild } from './processes.ts';
 
+/** The chat completion every gateway benchmark sends, byte for byte. */
+export const GATEWAY_REQUEST_BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are a concise assistant.' },
+    { role: 'user', content: 'Say hello in one short sentence.' },
+  ],
+  temperature: 0.2,
+  max_tokens: 64,
+});
+
 /** A study note of ~1,500 characters: the simulator turns each sentence into a cloze card. */
 export const SOURCE_TEXT = [
   'Photosynthesis converts light energy into chemical energy stored in glucose.',
@@ -40,6 +51,8 @@ export async function startGenloop(options: {
   /** Node flags before the script, e.g. a CPU profile or `--max-semi-space-size=64`. */
   nodeFlags?: readonly string[];
   timeoutMs?: number;
+  /** The checkout to run (default: this one). */
+  cwd?: string;
 }): Promise<{ child: Child; url: string }> {
   const { child, match } = await startChild({
     name: options.name,
@@ -59,6 +72,7 @@ export async function startGenloop(options: {
     env: { ...process.env, NODE_ENV: 'production', GENLOOP_LOG_LEVEL: 'warn', ...options.env },
     ready: READY,
     timeoutMs: options.timeoutMs ?? 60_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   return { child, url: match[1]! };
 }

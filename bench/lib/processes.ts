@@ -44,10 +44,12 @@ export async function startChild(options: {
   env?: NodeJS.ProcessEnv;
   ready: RegExp;
   timeoutMs?: number;
+  /** Where it runs (default: this checkout's root). */
+  cwd?: string;
 }): Promise<{ child: Child; match: RegExpExecArray }> {
   installCleanup();
   const proc = spawn(options.command, options.args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
