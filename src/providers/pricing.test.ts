@@ -13,6 +13,15 @@ function warnings() {
 }
 
 describe('PriceBook', () => {
+  it('a model named like what every object inherits has no price (and no NaN cost)', () => {
+    const book = new PriceBook();
+    for (const model of ['valueOf', 'constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(book.priceOf(model), model).toBeUndefined();
+      expect(book.imagePriceOf(model), model).toBeUndefined();
+      expect(book.cost({ provider: 'openai', model, usage: usage(1_000, 500) }), model).toBeNull();
+    }
+  });
+
   it('prices tokens at the built-in table, dated snapshots included', () => {
     const book = new PriceBook();
     const call = { provider: 'openai' as const, usage: usage(1_000, 500) };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../lib/logger.ts';
+import { ownEntry } from '../lib/own-entry.ts';
 import { IMAGE_PRICES, type ImagePrice, PRICES, type Price } from './prices.ts';
 import type { ProviderName, Usage } from './types.ts';
 
@@ -65,7 +66,9 @@ export class PriceBook {
     const base = model.replace(SNAPSHOT_SUFFIX, '');
     for (const name of base === model ? [model] : [model, base]) {
       const price =
-        tokenPrice(fromConfig?.[name]) ?? tokenPrice(this.overrides[name]) ?? PRICES[name];
+        tokenPrice(fromConfig?.[name]) ??
+        tokenPrice(this.overrides[name]) ??
+        ownEntry(PRICES, name);
       if (price) return price;
     }
     return undefined;
@@ -77,7 +80,7 @@ export class PriceBook {
     return (
       imagePrice(this.configList(configPrices)?.[model]) ??
       imagePrice(this.overrides[model]) ??
-      IMAGE_PRICES[model]
+      ownEntry(IMAGE_PRICES, model)
     );
   }
 

@@ -1,3 +1,4 @@
+import { ownEntry } from '../../lib/own-entry.ts';
 /**
  * Flashcard prompt templates by version (a job's `prompt_version`). The system prompt is
  * genloop's alone; the user's text goes in a delimited block and is treated as material to
@@ -30,7 +31,7 @@ export function flashcardTemplate(version: string | null | undefined): {
   version: string;
   template: FlashcardTemplate;
 } {
-  const template = version ? FLASHCARD_TEMPLATES[version] : undefined;
+  const template = version ? ownEntry(FLASHCARD_TEMPLATES, version) : undefined;
   if (template && version) return { version, template };
   return {
     version: DEFAULT_FLASHCARD_TEMPLATE_VERSION,

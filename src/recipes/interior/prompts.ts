@@ -1,3 +1,4 @@
+import { ownEntry } from '../../lib/own-entry.ts';
 import { type Mode, ROOM_TYPES, type RoomType, STYLES, type Style } from './catalog.ts';
 
 /** The template version new generations use (stored in ai_generations.prompt_version). */
@@ -93,7 +94,7 @@ export function buildPrompt(
   input: PromptInput,
   version: string = INTERIOR_PROMPT_VERSION,
 ): BuiltPrompt {
-  const templates = TEMPLATES[version];
+  const templates = ownEntry(TEMPLATES, version);
   if (!templates) throw new RangeError(`unknown interior prompt version ${version}`);
   return { version, prompt: templates[input.mode](input), negativePrompt: NEGATIVE };
 }

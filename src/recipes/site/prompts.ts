@@ -1,3 +1,4 @@
+import { ownEntry } from '../../lib/own-entry.ts';
 import type { Site, SiteBrief } from './schema.ts';
 
 export interface SitePromptTemplate {
@@ -51,7 +52,7 @@ export const DEFAULT_SITE_TEMPLATE_VERSION = 'site-v1';
 
 /** The template of a version; an unknown version falls back to the default (and says so). */
 export function siteTemplate(version: string): { version: string; template: SitePromptTemplate } {
-  const template = SITE_TEMPLATES[version];
+  const template = ownEntry(SITE_TEMPLATES, version);
   if (template) return { version, template };
   return {
     version: DEFAULT_SITE_TEMPLATE_VERSION,
