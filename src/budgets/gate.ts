@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Price } from '../providers/prices.ts';
 import { costOf, type PriceBook } from '../providers/pricing.ts';
 import type { ProviderName } from '../providers/types.ts';
-import type { AttemptRecord } from '../routing/types.ts';
+import type { AttemptRecord, ProviderConfig } from '../routing/types.ts';
 import {
   BUDGET_CHANNEL,
   budgetsExist,
@@ -20,6 +20,27 @@ export interface CandidateModel {
   provider: ProviderName;
   model: string | null | undefined;
   configPrices?: unknown;
+}
+
+/**
+ * The models a call may be routed to among `configs` (only the `pinned` provider's, when the call
+ * names one): each with the model the call would send it and that config's own prices.
+ */
+export function candidateModels(
+  configs: readonly ProviderConfig[],
+  modelFor: (config: ProviderConfig) => string | null | undefined,
+  pinned?: ProviderName | null,
+): CandidateModel[] {
+  const candidates: CandidateModel[] = [];
+  for (const config of configs) {
+    if (pinned && config.provider !== pinned) continue;
+    candidates.push({
+      provider: config.provider,
+      model: modelFor(config),
+      configPrices: config.metadata.prices,
+    });
+  }
+  return candidates;
 }
 
 /** What a call may cost at most, from which a reservation is made. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BudgetGate } from '../budgets/gate.ts';
+import { type BudgetGate, candidateModels } from '../budgets/gate.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { DomainError, validationFailed } from '../lib/domain-errors.ts';
 import {
@@ -150,13 +150,7 @@ export class EmbeddingService {
       // An embedding has no output to pay for.
       maxOutputTokens: 0,
       candidates: async () =>
-        (await services.router.servableConfigs())
-          .filter((config) => !pinned.provider || config.provider === pinned.provider)
-          .map((config) => ({
-            provider: config.provider,
-            model: modelFor(config),
-            configPrices: config.metadata.prices,
-          })),
+        candidateModels(await services.router.servableConfigs(), modelFor, pinned.provider),
     });
     const telemetryBase = {
       recipe: 'gateway' as const,

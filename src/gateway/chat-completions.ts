@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import type { Reservation } from '../budgets/gate.ts';
+import { candidateModels, type Reservation } from '../budgets/gate.ts';
 import { routeErrorToHttp } from '../http/error-mapping.ts';
 import type { Answer, Exchange } from '../http/exchange.ts';
 import { HttpError } from '../http/http-error.ts';
@@ -128,13 +128,7 @@ export class ChatCompletions {
       maxOutputTokens: ownCap,
       choices: body.n,
       candidates: async () =>
-        (await services.router.servableConfigs())
-          .filter((config) => !pinned.provider || config.provider === pinned.provider)
-          .map((config) => ({
-            provider: config.provider,
-            model: modelFor(config),
-            configPrices: config.metadata.prices,
-          })),
+        candidateModels(await services.router.servableConfigs(), modelFor, pinned.provider),
     });
     // A budgeted call without a cap of its own gets the one it was reserved for, so that what
     // it can cost is bounded by what was reserved.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BudgetGate } from '../../budgets/gate.ts';
+import { type BudgetGate, candidateModels } from '../../budgets/gate.ts';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
 import { type SubmitJobInput, submitJob } from '../../jobs/submit.ts';
@@ -87,11 +87,10 @@ async function flashcardBudget(
     promptBytes: flashcardPromptBytes(command.source_text, command.prompt_version),
     maxOutputTokens: FLASHCARDS_MAX_OUTPUT_TOKENS,
     candidates: async () =>
-      (await router.servableConfigs()).map((config) => ({
-        provider: config.provider,
-        model: command.model ?? config.model ?? DEFAULT_MODEL,
-        configPrices: config.metadata.prices,
-      })),
+      candidateModels(
+        await router.servableConfigs(),
+        (config) => command.model ?? config.model ?? DEFAULT_MODEL,
+      ),
   });
   if (!quote) return undefined;
   return {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { BudgetGate } from '../../budgets/gate.ts';
+import { type BudgetGate, candidateModels } from '../../budgets/gate.ts';
 import type { CacheMode } from '../../cache/header.ts';
 import type { SemanticIndex } from '../../cache/semantic-index.ts';
 import type { Db } from '../../db/types.ts';
@@ -117,13 +117,11 @@ export async function generateSite(
     promptBytes: Buffer.byteLength(JSON.stringify(brief)) + SITE_PROMPT_BYTES,
     maxOutputTokens: SITE_MAX_OUTPUT_TOKENS,
     candidates: async () =>
-      (await deps.router.servableConfigs())
-        .filter((config) => !brief.provider || config.provider === brief.provider)
-        .map((config) => ({
-          provider: config.provider,
-          model: config.model ?? DEFAULT_MODEL,
-          configPrices: config.metadata.prices,
-        })),
+      candidateModels(
+        await deps.router.servableConfigs(),
+        (config) => config.model ?? DEFAULT_MODEL,
+        brief.provider,
+      ),
   });
   const cap = reservation ? { max_tokens: reservation.maxOutputTokens } : {};
   try {
