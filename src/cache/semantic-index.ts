@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { Db } from '../db/types.ts';
 import type { EmbeddingService } from '../embeddings/service.ts';
+import type { CancelSource } from '../lib/cancellation.ts';
 import type { Logger } from '../lib/logger.ts';
 import {
   type NearestAnswer,
@@ -33,7 +34,7 @@ export interface SemanticQuery {
   requestId: string;
   userId: string | null;
   simulate?: string | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
 }
 
 /** The text's embedding and the context hash it is stored and found under. */

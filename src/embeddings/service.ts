@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BudgetGate, candidateModels } from '../budgets/gate.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
+import type { CancelSource } from '../lib/cancellation.ts';
 import { DomainError, validationFailed } from '../lib/domain-errors.ts';
 import {
   type EmbeddingResult,
@@ -32,7 +33,7 @@ export interface EmbedCall {
   dimensions?: number | undefined;
   user?: string | undefined;
   simulate?: string | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
   /** What the training row keeps as the request (the client's body). */
   recordedInput: unknown;
 }

@@ -93,11 +93,7 @@ export class ChatCompletions {
     const started = performance.now();
     const cachePlan = await cache.plan(exchange, body);
     const pinned = await resolveModel(services, body.model);
-    const {
-      stream,
-      stream_options: _ignored,
-      ...rest
-    } = body as Record<string, unknown> & { stream?: boolean };
+    const stream = body.stream === true;
     const { auth } = exchange;
     const userId = auth.kind === 'user' ? auth.userId : null;
     const telemetryBase: TelemetryBase = {
@@ -112,7 +108,7 @@ export class ChatCompletions {
         telemetryBase,
         requestedProvider: pinned.provider ?? null,
         started,
-        stream: stream === true,
+        stream,
         includeUsage: body.stream_options?.include_usage === true,
       });
     }
@@ -123,7 +119,7 @@ export class ChatCompletions {
       reservationId: randomUUID(),
       // Read only when a budget applies: serialising every request to size it is not free.
       get promptBytes() {
-        return Buffer.byteLength(JSON.stringify(rest));
+        return Buffer.byteLength(JSON.stringify(providerRequest(body, body.model)));
       },
       maxOutputTokens: ownCap,
       choices: body.n,
@@ -132,14 +128,13 @@ export class ChatCompletions {
     });
     // A budgeted call without a cap of its own gets the one it was reserved for, so that what
     // it can cost is bounded by what was reserved.
-    const cap = reservation && ownCap == null ? { max_tokens: reservation.maxOutputTokens } : {};
+    const cap = reservation && ownCap == null ? reservation.maxOutputTokens : undefined;
     const request = {
       requestId: exchange.requestId,
       requestedProvider: pinned.provider,
       simulate: exchange.header('x-genloop-simulate'),
       signal: exchange.signal,
-      build: (config: ProviderConfig): ChatRequest =>
-        ({ ...rest, ...cap, model: modelFor(config) }) as ChatRequest,
+      build: (config: ProviderConfig): ChatRequest => providerRequest(body, modelFor(config), cap),
     };
     const onComplete = cache.storer(cachePlan);
     try {
@@ -158,7 +153,10 @@ export class ChatCompletions {
       onComplete?.(routed.metadata, routed.result.completion);
       services.telemetry.record(
         telemetryRows({
-          ...telemetryBase,
+          recipe: 'gateway',
+          userId,
+          prompt: telemetryBase.prompt,
+          input: body,
           metadata: routed.metadata,
           attempts: routed.attempts,
           status: 'succeeded',
@@ -356,13 +354,51 @@ async function resolveModel(
       return { provider, model: model.slice(slash + 1) };
     }
   }
-  const configs = await services.router.servableConfigs();
-  const owner = configs.find((config) => configuredModels(config).includes(model));
-  if (owner) return { provider: owner.provider, model };
+  const owner = modelOwner(await services.router.servableConfigs(), model);
+  if (owner) return { provider: owner, model };
   throw new HttpError(400, 'unknown_model', 'unknown model', {
     detail: `model "${model}" is not configured; use "default", "<provider>/<model>", or one of GET /v1/models`,
     errors: [{ field: 'body.model', code: 'unknown_model', message: 'not a configured model' }],
   });
+}
+
+/**
+ * The provider's request: the client's body with the routed model, without the stream fields
+ * (a stream asks for its own), with `max_tokens` set when a budget capped the call. Copied in one
+ * pass: this runs once per attempt on the gateway's hot path.
+ */
+function providerRequest(body: ChatCompletionBody, model: string, maxTokens?: number): ChatRequest {
+  const request: Record<string, unknown> = {};
+  for (const key in body) {
+    if (key === 'stream' || key === 'stream_options') continue;
+    const value = (body as Record<string, unknown>)[key];
+    // A `__proto__` field is data like any other: assigned, it would set the prototype.
+    if (key === '__proto__') {
+      Object.defineProperty(request, key, { value, enumerable: true, writable: true });
+    } else {
+      request[key] = value;
+    }
+  }
+  if (maxTokens !== undefined) request.max_tokens = maxTokens;
+  request.model = model;
+  return request as unknown as ChatRequest;
+}
+
+/** Per loaded set of configs: which provider a configured model name pins (the first to name it). */
+const modelOwners = new WeakMap<readonly ProviderConfig[], Map<string, ProviderName>>();
+
+function modelOwner(configs: readonly ProviderConfig[], model: string): ProviderName | undefined {
+  let owners = modelOwners.get(configs);
+  if (owners === undefined) {
+    owners = new Map();
+    for (const config of configs) {
+      for (const name of configuredModels(config)) {
+        if (!owners.has(name)) owners.set(name, config.provider);
+      }
+    }
+    modelOwners.set(configs, owners);
+  }
+  return owners.get(model);
 }
 
 function configuredModels(config: ProviderConfig): string[] {

@@ -1,6 +1,7 @@
 import type { Embedded, SemanticIndex } from '../cache/semantic-index.ts';
 import { SemanticIndex as Index } from '../cache/semantic-index.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
+import type { CancelSource } from '../lib/cancellation.ts';
 import type { ChatCompletion } from '../providers/types.ts';
 import type { RouteMetadata } from '../routing/types.ts';
 import { SEMANTIC_DIMENSIONS } from '../sql/semantic-cache.ts';
@@ -19,7 +20,7 @@ export interface EmbedFor {
   requestId: string;
   userId: string | null;
   simulate?: string | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
 }
 
 /** What the semantic lookup found: a hit within the distance, and the nearest distance seen. */

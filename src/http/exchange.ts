@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { CancelSource } from '../lib/cancellation.ts';
 import type { AuthInfo } from './context.ts';
 
 /**
@@ -11,8 +12,8 @@ import type { AuthInfo } from './context.ts';
 export interface Exchange {
   readonly requestId: string;
   readonly auth: AuthInfo;
-  /** Aborts when the client goes away before the answer is complete. */
-  readonly signal: AbortSignal;
+  /** Cancelled (or aborted) when the client goes away before the answer is complete. */
+  readonly signal: CancelSource;
   /** A request header (name in lower case). */
   header(name: string): string | undefined;
   /** Sets a response header; `append` adds to a list header (`server-timing`) instead. */

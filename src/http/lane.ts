@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
+import { Cancellation } from '../lib/cancellation.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { isUuid } from '../lib/uuid.ts';
@@ -147,7 +148,7 @@ export function createLane<T>({
   function observe(status: number, started: number, requestId: string, auth?: AuthInfo): void {
     const seconds = (performance.now() - started) / 1000;
     if (metrics) {
-      metrics.httpRequests.inc({ ...metricLabels, status: String(status) });
+      metrics.httpRequests.count({ ...metricLabels, status: String(status) });
       metrics.httpDuration.observe(metricLabels, seconds);
     }
     // Level checked first: below info (production setups often log warn) nothing is built.
@@ -194,20 +195,20 @@ function laneExchange(
   auth: AuthInfo,
   headers: Record<string, string>,
 ): Exchange {
-  let controller: AbortController | undefined;
+  let cancellation: Cancellation | undefined;
   return {
     requestId,
     auth,
-    // Made when first asked for: one per request, aborted when the client leaves early.
+    // Made when first asked for: one per request, cancelled when the client leaves early.
     get signal() {
-      if (controller === undefined) {
-        const made = new AbortController();
-        controller = made;
+      if (cancellation === undefined) {
+        const made = new Cancellation();
+        cancellation = made;
         response.once('close', () => {
-          if (!response.writableFinished) made.abort(new Error('the client went away'));
+          if (!response.writableFinished) made.cancel(new Error('the client went away'));
         });
       }
-      return controller.signal;
+      return cancellation;
     },
     header(name) {
       const value = request.headers[name];

@@ -188,6 +188,6 @@ export class AttemptTimeout extends Error {
 }
 
 /** True when `signal` was aborted by genloop's per-attempt timeout. */
-export function abortedByTimeout(signal: AbortSignal): boolean {
+export function abortedByTimeout(signal: { aborted: boolean; reason: unknown }): boolean {
   return signal.aborted && signal.reason instanceof AttemptTimeout;
 }

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { Cancellation } from '../lib/cancellation.ts';
 
 /** The providers genloop routes between; the names of `ai_provider_configs.provider`. */
 export const PROVIDER_NAMES = ['openai', 'custom', 'openrouter', 'replicate'] as const;
@@ -44,7 +45,13 @@ export interface ChatResult {
 
 /** One call's options: its abort signal (timeout and caller) and headers for the simulator. */
 export interface CallOptions {
+  /** Aborted by the attempt's timeout or by the caller. */
   signal: AbortSignal;
+  /**
+   * The same abort as a {@link Cancellation}, when the router made the call: a transport that
+   * can listen to it leaves `signal` unread, and no `AbortSignal` is made for the call.
+   */
+  cancellation?: Cancellation;
   /** Extra request headers (the `x-genloop-simulate` fault header, only for simulated providers). */
   headers?: Record<string, string>;
 }

@@ -43,12 +43,15 @@ export class Cooldown {
   }
 
   /** Providers in cooldown now (from the last refresh; refreshes in the background when old). */
-  coolingDown(now: number = Date.now()): Set<ProviderName> {
+  coolingDown(now: number = Date.now()): ReadonlySet<ProviderName> {
     if (now - this.refreshedAt > this.refreshMs) void this.refresh();
-    const result = new Set<ProviderName>();
-    for (const [provider, entry] of this.state)
-      if (entry.until > now) result.add(provider as ProviderName);
-    return result;
+    let result: Set<ProviderName> | undefined;
+    for (const [provider, entry] of this.state) {
+      if (entry.until <= now) continue;
+      result ??= new Set();
+      result.add(provider as ProviderName);
+    }
+    return result ?? NONE_COOLING;
   }
 
   /** Loads the shared state now (used at start and by tests). */
@@ -121,3 +124,6 @@ export class Cooldown {
     this.writtenAt.set(provider, ++this.writes);
   }
 }
+
+/** What {@link Cooldown.coolingDown} answers on the usual request, when no provider is cold. */
+const NONE_COOLING: ReadonlySet<ProviderName> = new Set();

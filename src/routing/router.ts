@@ -1,3 +1,4 @@
+import { abortSignalOf, type CancelSource } from '../lib/cancellation.ts';
 import { type ProviderError, toProviderError } from '../providers/errors.ts';
 import type { PriceBook } from '../providers/pricing.ts';
 import type { ProviderSet } from '../providers/registry.ts';
@@ -53,7 +54,8 @@ export interface RouteRequest<T> {
   templateVersion?(config: ProviderConfig): string;
   /** Fault header for simulated providers (`x-genloop-simulate`). */
   simulate?: string | undefined;
-  signal?: AbortSignal | undefined;
+  /** The caller's cancellation (a client that went away, a job being shut down). */
+  signal?: CancelSource | undefined;
   /**
    * Called before every attempt after the first, with the attempts so far: a budgeted call
    * makes sure its reservation covers one more paid call here. Whatever it throws ends the route
@@ -156,6 +158,15 @@ type Delivered<A> = Extract<AttemptOutcome<A>, { ok: true }> & {
  * Retry-After), falling back to the next provider on any failure that is not the request's own.
  */
 export class Router {
+  /** The servable configs and the route plans made from one loaded set of configs. */
+  private memo:
+    | {
+        configs: ProviderConfig[];
+        servable: readonly ProviderConfig[];
+        plans: Map<string, ProviderConfig[]>;
+      }
+    | undefined;
+
   constructor(private readonly options: RouterOptions) {}
 
   /** The strategy of the environment: the default row's `metadata.route_strategy`, else fallback. */
@@ -167,9 +178,24 @@ export class Router {
   }
 
   /** Enabled configs whose provider this process can call (text providers only). */
-  async servableConfigs(): Promise<ProviderConfig[]> {
+  async servableConfigs(): Promise<readonly ProviderConfig[]> {
+    return (await this.memoFor()).servable;
+  }
+
+  /**
+   * What is derived from the loaded configs, made again only when the config cache loads a new
+   * set: every request would otherwise filter and sort the same few rows.
+   */
+  private async memoFor() {
     const configs = await this.options.configs.get();
-    return configs.filter((config) => this.options.providers.text.has(config.provider));
+    if (this.memo?.configs !== configs) {
+      this.memo = {
+        configs,
+        servable: configs.filter((config) => this.options.providers.text.has(config.provider)),
+        plans: new Map(),
+      };
+    }
+    return this.memo;
   }
 
   /** Routes a non-streaming request. Throws {@link RouteError} when no provider succeeds. */
@@ -282,7 +308,7 @@ export class Router {
         if (!lastError.retryable || retry === config.maxRetries) break;
         const delay = backoffDelay(retry, lastError.retryAfterMs, this.options.backoff);
         if (delay > (this.options.maxRetryWaitMs ?? 10_000)) break;
-        await sleep(delay, request.signal);
+        await sleep(delay, request.signal && abortSignalOf(request.signal));
       }
       if (lastError) void this.options.cooldown.failure(config.provider, lastError.errorClass);
     }
@@ -347,12 +373,16 @@ export class Router {
     const signal = attemptSignal({ timeoutMs: config.timeoutMs, caller: request.signal });
     const charge: AttemptCharge = { costUsd: null };
     try {
-      const answer = await deliver({
-        provider,
-        config,
-        options: { signal: signal.signal, headers: simulateHeaders(provider, request.simulate) },
-        charge,
-      });
+      const options: CallOptions = {
+        // Read only by providers that need an AbortSignal; the wire transport listens to the
+        // cancellation instead.
+        get signal() {
+          return signal.signal;
+        },
+        cancellation: signal.cancellation,
+        headers: simulateHeaders(provider, request.simulate),
+      };
+      const answer = await deliver({ provider, config, options, charge });
       const ttfbMs = streaming ? elapsedMs(start.started) : null;
       const record = succeededAttempt({ start, ttfbMs });
       record.costUsd = charge.costUsd;
@@ -369,7 +399,8 @@ export class Router {
 
   /** The order of providers for this request, or a RouteError when none can be tried. */
   private async plan(request: PlannedRequest, started: number) {
-    const configs = await this.servableConfigs();
+    const memo = await this.memoFor();
+    const configs = memo.servable;
     const strategy = this.strategyOf(configs);
     const { environment } = this.options;
     const unplanned = () =>
@@ -388,13 +419,20 @@ export class Router {
     // The strategy's order first, then the cooldown's reordering: the strategy's choice is what
     // the route planned (a canary's weighted share is counted on it), and a choice moved back for
     // being cold is served by a fallback.
-    const ordered = planRoute({
-      configs,
-      strategy,
-      requested: request.requestedProvider,
-      preferred: request.preferredProvider,
-      ...(this.options.random ? { random: this.options.random } : {}),
-    });
+    // A weighted route draws its first provider per request; the others' order depends only on
+    // the configs and the request's preferences, and is planned once per loaded set.
+    const key = `${request.requestedProvider ?? ''}/${request.preferredProvider ?? ''}`;
+    let ordered = strategy === 'weighted' ? undefined : memo.plans.get(key);
+    if (ordered === undefined) {
+      ordered = planRoute({
+        configs,
+        strategy,
+        requested: request.requestedProvider,
+        preferred: request.preferredProvider,
+        ...(this.options.random ? { random: this.options.random } : {}),
+      });
+      if (strategy !== 'weighted') memo.plans.set(key, ordered);
+    }
     const candidates = moveCoolingToEnd(ordered, this.options.cooldown.coolingDown());
     if (candidates.length === 0) {
       throw new RouteError({

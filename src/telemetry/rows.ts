@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isoTimestamp } from '../lib/iso-time.ts';
 import type { AttemptRecord, RouteMetadata } from '../routing/types.ts';
 import type { ProviderAttemptRow, TrainingExampleRow } from '../sql/insert-telemetry.ts';
 
@@ -71,7 +72,7 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
       schema_valid: facts.schemaValid ?? null,
       patch_apply_success: facts.patchApplySuccess ?? null,
       safety_compliant: facts.safetyCompliant ?? null,
-      created_at: new Date().toISOString(),
+      created_at: isoTimestamp(),
     },
     attempts: facts.attempts.map((attempt) => ({
       training_example_id: exampleId,
@@ -88,7 +89,7 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
       retry_after_ms: attempt.retryAfterMs,
       error: attempt.error,
       cost_usd: attempt.costUsd ?? null,
-      created_at: attempt.createdAt.toISOString(),
+      created_at: isoTimestamp(attempt.createdAt.getTime()),
     })),
   };
 }

@@ -41,12 +41,13 @@ export function createEmbedder(
     let json: unknown;
     let requestId: string | null;
     let text: string;
+    const cancel = options.cancellation ?? options.signal;
     try {
-      const answer = await wire.post('/embeddings', body, options.signal, options.headers);
+      const answer = await wire.call('/embeddings', body, cancel, options.headers);
       requestId = headerValue(answer.headers, 'x-request-id');
-      ({ text, data: json } = await wire.json(answer, options.signal));
+      ({ text, data: json } = answer);
     } catch (error) {
-      throw toProviderError(name, error, abortedByTimeout(options.signal));
+      throw toProviderError(name, error, abortedByTimeout(cancel));
     }
     const parsed = embeddingsAnswerSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {

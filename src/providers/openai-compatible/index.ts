@@ -46,24 +46,24 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
     embed: createEmbedder(wire),
 
     async generate(request: ChatRequest, options: CallOptions): Promise<ChatResult> {
+      const cancel = options.cancellation ?? options.signal;
       try {
-        const answer = await wire.post(
+        const { headers, text, data } = await wire.call(
           '/chat/completions',
           JSON.stringify(request),
-          options.signal,
+          cancel,
           options.headers,
         );
-        const { text, data } = await wire.json(answer, options.signal);
         const completion = asCompletion(name, data);
         return {
           completion,
           content: completion.choices[0]?.message?.content ?? '',
           usage: usageOf(completion.usage),
-          providerRequestId: headerValue(answer.headers, 'x-request-id') ?? completion.id,
+          providerRequestId: headerValue(headers, 'x-request-id') ?? completion.id,
           body: text,
         };
       } catch (error) {
-        throw toProviderError(name, error, abortedByTimeout(options.signal));
+        throw toProviderError(name, error, abortedByTimeout(cancel));
       }
     },
 

@@ -1109,7 +1109,7 @@ describe('WireClient', () => {
     ).toThrow(TypeError);
   });
 
-  it('post resolves on a 2xx head; json reads it; events reads SSE', async () => {
+  it('call reads a JSON answer whole; post resolves on a 2xx head and events reads SSE', async () => {
     const up = await upstream((request, response) => {
       if (request.url.endsWith('/json')) {
         answer(201, { hello: 'wire' }, { 'x-multi': 'one' })(request, response);
@@ -1120,13 +1120,10 @@ describe('WireClient', () => {
     const wire = new WireClient({ name: 'custom', baseURL: `${up.url}/base`, apiKey: 'k' });
     wires.push(wire);
     const signal = new AbortController().signal;
-    const jsonAnswer = await wire.post('/json', '{"q":1}', signal, { 'x-extra': 'yes' });
+    const jsonAnswer = await wire.call('/json', '{"q":1}', signal, { 'x-extra': 'yes' });
     expect(headerValue(jsonAnswer.headers, 'x-multi')).toBe('one');
     expect(headerValue(jsonAnswer.headers, 'x-missing')).toBeNull();
-    expect(await wire.json(jsonAnswer, signal)).toEqual({
-      text: '{"hello":"wire"}',
-      data: { hello: 'wire' },
-    });
+    expect(jsonAnswer).toMatchObject({ text: '{"hello":"wire"}', data: { hello: 'wire' } });
     expect(up.received[0]).toMatchObject({ url: '/base/json', body: '{"q":1}' });
     expect(up.received[0]!.headers['x-extra']).toBe('yes');
     const events: unknown[] = [];

@@ -9,6 +9,7 @@ import {
   inflateSync,
 } from 'node:zlib';
 import { type Dispatcher, Pool } from 'undici';
+import { type CancelSource, onCancel } from '../../lib/cancellation.ts';
 import { httpProviderError, ProviderError } from '../errors.ts';
 import type { ProviderName } from '../types.ts';
 
@@ -91,8 +92,9 @@ export class WireClient {
   }
 
   /**
-   * POSTs `body` (JSON text) to `path` under the base URL. Resolves on a 2xx head; a non-2xx
-   * answer is read whole and thrown as its ProviderError.
+   * POSTs `body` (JSON text) to `path` under the base URL for an answer read as it comes (a
+   * stream). Resolves on a 2xx head; a non-2xx answer is read whole and thrown as its
+   * ProviderError.
    */
   async post(
     path: string,
@@ -122,13 +124,48 @@ export class WireClient {
     throw httpProviderError(this.name, status, (name) => headerValue(headers, name), parse(text));
   }
 
-  /** Reads a 2xx answer's JSON body whole. */
-  async json(answer: WireAnswer, signal: AbortSignal): Promise<{ text: string; data: unknown }> {
-    let text: string;
+  /**
+   * POSTs `body` (JSON text) to `path` and reads the whole answer: a 2xx answer's JSON as its
+   * text and its parsed value, anything else thrown as its ProviderError. The answer's bytes are
+   * collected straight from the connection (no body stream, no signal handed to undici: the
+   * call is aborted through its dispatch controller), which is most of what a call costs on
+   * the client side beside the socket writes.
+   */
+  async call(
+    path: string,
+    body: string,
+    signal: CancelSource,
+    extraHeaders?: Record<string, string>,
+  ): Promise<{ headers: WireHeaders; text: string; data: unknown }> {
+    if (signal.aborted) throw signal.reason;
+    let whole: WholeAnswer;
     try {
-      text = await readText(answer);
+      whole = await new Promise<WholeAnswer>((resolve, reject) => {
+        this.pool.dispatch(
+          {
+            path: this.basePath + path,
+            method: 'POST',
+            headers: extraHeaders ? { ...this.headers, ...extraHeaders } : this.headers,
+            body,
+          },
+          new WholeAnswerHandler(signal, resolve, reject),
+        );
+      });
     } catch (error) {
       throw this.transportError(error, signal);
+    }
+    const { status, headers } = whole;
+    let text: string;
+    try {
+      const encoding = contentEncoding(headers);
+      text = (encoding === undefined ? whole.body : decompress(encoding, whole.body)).toString(
+        'utf8',
+      );
+    } catch (error) {
+      throw this.transportError(error, signal);
+    }
+    if (status < 200 || status >= 300) {
+      throw httpProviderError(this.name, status, (name) => headerValue(headers, name), parse(text));
     }
     let data: unknown;
     try {
@@ -141,7 +178,7 @@ export class WireClient {
         retryable: false,
       });
     }
-    return { text, data };
+    return { headers, text, data };
   }
 
   /**
@@ -220,7 +257,7 @@ export class WireClient {
   }
 
   /** An abort stays the signal's reason; anything else on the wire is a network failure. */
-  private transportError(error: unknown, signal: AbortSignal): unknown {
+  private transportError(error: unknown, signal: CancelSource): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof ProviderError) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -232,6 +269,89 @@ export class WireClient {
       retryable: true,
       cause: error,
     });
+  }
+}
+
+/** An answer read whole: its final status, headers and body bytes as they came. */
+interface WholeAnswer {
+  status: number;
+  headers: WireHeaders;
+  body: Buffer;
+}
+
+/**
+ * Collects one answer for {@link WireClient.call}. The caller's signal aborts the call through
+ * the dispatch controller once the request has a socket, and at once before that (a call queued
+ * behind a busy bounded pool gives up on time; undici drops it when its turn comes).
+ */
+class WholeAnswerHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly release: () => void;
+  private status = 0;
+  private headers: WireHeaders = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private settled = false;
+
+  constructor(
+    private readonly signal: CancelSource,
+    private readonly resolve: (answer: WholeAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.release = onCancel(signal, this.onAbort);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    status: number,
+    headers: WireHeaders,
+  ): void {
+    // 1xx heads (100 Continue, 103 Early Hints) come before the answer's own.
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    const { chunks } = this;
+    this.settle();
+    this.resolve({
+      status: this.status,
+      headers: this.headers,
+      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size),
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(error);
+  }
+
+  private readonly onAbort = (reason: unknown): void => {
+    if (this.controller) {
+      this.controller.abort(reason as Error);
+      return;
+    }
+    // Still waiting for a socket: give up now.
+    this.settle();
+    this.reject(reason);
+  };
+
+  private settle(): void {
+    this.settled = true;
+    this.release();
   }
 }
 

@@ -14,7 +14,7 @@ export function httpMetrics({ metrics }: HttpMetricsOptions): MiddlewareHandler 
     await next();
     const route =
       c.res.status === 404 && c.error === undefined ? 'unmatched' : routePath(c, -1) || 'unmatched';
-    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.httpRequests.count({ method: c.req.method, route, status: String(c.res.status) });
     metrics.httpDuration.observe(
       { method: c.req.method, route },
       (performance.now() - started) / 1000,
