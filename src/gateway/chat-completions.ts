@@ -114,18 +114,22 @@ export class ChatCompletions {
     }
     const modelFor = (config: ProviderConfig) => pinned.model ?? config.model ?? body.model;
     const ownCap = body.max_completion_tokens ?? body.max_tokens;
-    const reservation = await services.budgets.reserve({
-      userId,
-      reservationId: randomUUID(),
-      // Read only when a budget applies: serialising every request to size it is not free.
-      get promptBytes() {
-        return Buffer.byteLength(JSON.stringify(providerRequest(body, body.model)));
-      },
-      maxOutputTokens: ownCap,
-      choices: body.n,
-      candidates: async () =>
-        candidateModels(await services.router.servableConfigs(), modelFor, pinned.provider),
-    });
+    // Budgets are per user: a call made with an API key has none to reserve against.
+    const reservation =
+      userId === null
+        ? undefined
+        : await services.budgets.reserve({
+            userId,
+            reservationId: randomUUID(),
+            // Read only when a budget applies: serialising every request to size it is not free.
+            get promptBytes() {
+              return Buffer.byteLength(JSON.stringify(providerRequest(body, body.model)));
+            },
+            maxOutputTokens: ownCap,
+            choices: body.n,
+            candidates: async () =>
+              candidateModels(await services.router.servableConfigs(), modelFor, pinned.provider),
+          });
     // A budgeted call without a cap of its own gets the one it was reserved for, so that what
     // it can cost is bounded by what was reserved.
     const cap = reservation && ownCap == null ? reservation.maxOutputTokens : undefined;
