@@ -205,7 +205,11 @@ function laneExchange(
         const made = new Cancellation();
         cancellation = made;
         response.once('close', () => {
-          if (!response.writableFinished) made.cancel(new Error('the client went away'));
+          // An AbortError, as a web request's signal gives: the attempt is recorded as
+          // aborted, the route stops there, and no provider is blamed for it.
+          if (!response.writableFinished) {
+            made.cancel(new DOMException('the client went away', 'AbortError'));
+          }
         });
       }
       return cancellation;

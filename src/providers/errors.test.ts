@@ -91,4 +91,16 @@ describe('toProviderError', () => {
       retryable: false,
     });
   });
+
+  it('a call whose own signal fired is a cancel, whatever error its server aborted it with', () => {
+    const closed = new Error('Client connection prematurely closed.');
+    expect(toProviderError('custom', closed, false, true)).toMatchObject({
+      errorClass: 'canceled',
+      retryable: false,
+    });
+    expect(toProviderError('custom', closed, true, true).errorClass).toBe('timeout');
+    // An answer the provider already gave keeps its own class.
+    const answered = toProviderError('custom', new DOMException('x', 'AbortError'), false);
+    expect(toProviderError('openai', answered, false, true)).toBe(answered);
+  });
 });

@@ -125,15 +125,19 @@ export function httpProviderError(
 
 /**
  * Turns whatever a provider call threw into a {@link ProviderError}. `timedOut` tells an abort
- * by genloop's per-attempt timeout apart from the caller going away.
+ * by genloop's per-attempt timeout apart from the caller going away. `aborted` says the call's
+ * own signal fired, whatever error that made the transport throw: servers abort a request's
+ * signal with reasons of their own (a plain `Error`), and a call cut short by its caller is a
+ * cancel, not a provider failure to fall back from or to count toward a cooldown.
  */
 export function toProviderError(
   provider: ProviderName,
   error: unknown,
   timedOut: boolean,
+  aborted = false,
 ): ProviderError {
   if (error instanceof ProviderError) return error;
-  if (isAbortError(error)) {
+  if (aborted || isAbortError(error)) {
     return timedOut
       ? new ProviderError({
           provider,

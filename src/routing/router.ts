@@ -388,7 +388,12 @@ export class Router {
       record.costUsd = charge.costUsd;
       return { ok: true, answer, record, start, abort: signal.abort };
     } catch (error) {
-      const failure = toProviderError(config.provider, error, signal.timedOut());
+      const failure = toProviderError(
+        config.provider,
+        error,
+        signal.timedOut(),
+        signal.cancellation.aborted,
+      );
       const record = failedAttempt({ start, error: failure });
       record.costUsd = charge.costUsd;
       return { ok: false, error: failure, record };

@@ -404,6 +404,61 @@ describeEachStack(
       expect(await count('401')).toBe(refused + 1);
     });
 
+    it('a client that leaves during the provider call: one aborted attempt, no fallback, no cooldown', async () => {
+      const stack = use();
+      const failures = async () =>
+        (
+          await stack.database.db.query<{ provider: string; consecutive_failures: number }>(
+            'select provider, consecutive_failures from ai_provider_health order by provider',
+          )
+        ).rows;
+      for (const server of [lane, hono]) {
+        const before = await failures();
+        const requestId = randomUUID();
+        await new Promise<void>((resolve) => {
+          const request = httpRequest(`${server.url}${PATH}`, {
+            method: 'POST',
+            headers: {
+              ...json,
+              'x-request-id': requestId,
+              // Whichever provider the route tries first (an earlier test may have cooled one).
+              'x-genloop-simulate': 'openai=slow:400;custom=slow:400;openrouter=slow:400',
+              'content-length': String(Buffer.byteLength(hello)),
+            },
+          });
+          request.on('error', () => resolve());
+          request.end(hello);
+          setTimeout(() => {
+            request.destroy();
+            resolve();
+          }, 100);
+        });
+        const attempts = await eventually(async () => {
+          const { rows } = await stack.database.db.query<{
+            provider: string;
+            status: string;
+            error_class: string | null;
+            message: string;
+          }>(
+            `select provider, status, error_class, error->>'message' as message from ai_provider_attempts
+              where request_id = $1 order by attempt_no`,
+            [requestId],
+          );
+          return rows.length > 0 ? rows : undefined;
+        });
+        expect(attempts, server === lane ? 'fast lane' : 'Hono').toEqual([
+          {
+            provider: expect.any(String),
+            status: 'aborted',
+            error_class: 'canceled',
+            message: 'call canceled',
+          },
+        ]);
+        // Nothing counted toward any provider's cooldown.
+        expect(await failures()).toEqual(before);
+      }
+    });
+
     it('a client that leaves while sending its body gets no answer and breaks nothing', async () => {
       await new Promise<void>((resolve) => {
         const request = httpRequest(`${lane.url}${PATH}`, {

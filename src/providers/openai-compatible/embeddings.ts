@@ -47,7 +47,7 @@ export function createEmbedder(
       requestId = headerValue(answer.headers, 'x-request-id');
       ({ text, data: json } = answer);
     } catch (error) {
-      throw toProviderError(name, error, abortedByTimeout(cancel));
+      throw toProviderError(name, error, abortedByTimeout(cancel), cancel.aborted);
     }
     const parsed = embeddingsAnswerSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {

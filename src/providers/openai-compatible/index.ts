@@ -63,7 +63,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
           body: text,
         };
       } catch (error) {
-        throw toProviderError(name, error, abortedByTimeout(cancel));
+        throw toProviderError(name, error, abortedByTimeout(cancel), cancel.aborted);
       }
     },
 
@@ -77,7 +77,12 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
           options.headers,
         );
       } catch (error) {
-        throw toProviderError(name, error, abortedByTimeout(options.signal));
+        throw toProviderError(
+          name,
+          error,
+          abortedByTimeout(options.signal),
+          options.signal.aborted,
+        );
       }
       let usage: Usage = { inputTokens: undefined, outputTokens: undefined, costUsd: undefined };
       return {
@@ -91,7 +96,12 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
               yield chunk;
             }
           } catch (error) {
-            const failure = toProviderError(name, error, abortedByTimeout(options.signal));
+            const failure = toProviderError(
+              name,
+              error,
+              abortedByTimeout(options.signal),
+              options.signal.aborted,
+            );
             // Anything but a timeout or cancel during iteration means the stream broke.
             if (
               failure.errorClass === 'timeout' ||
