@@ -48,8 +48,11 @@ export interface CallBound {
   userId: string | null;
   /** Unique per call: the key of its reservation and of its one settlement. */
   reservationId: string;
-  /** Everything sent to the provider as the prompt (messages, schema). */
-  promptBytes: number;
+  /**
+   * Everything sent to the provider as the prompt (messages, schema); a function when measuring
+   * it costs something (serialising a request), called only when a budget may apply.
+   */
+  promptBytes: number | (() => number);
   /** The call's own output cap (`max_tokens`), if it sets one. */
   maxOutputTokens?: number | null | undefined;
   /** Completions asked for (`n`): each may reach the output cap. */
@@ -130,7 +133,9 @@ export class BudgetGate {
   ): { amountUsd: number; maxOutputTokens: number } {
     const maxOutputTokens = call.maxOutputTokens ?? this.options.defaultMaxOutputTokens;
     const price = this.highestPrice(candidates);
-    const promptTokens = call.promptBytes + MESSAGE_OVERHEAD_TOKENS;
+    const promptTokens =
+      (typeof call.promptBytes === 'function' ? call.promptBytes() : call.promptBytes) +
+      MESSAGE_OVERHEAD_TOKENS;
     const outputTokens = maxOutputTokens * Math.max(1, call.choices ?? 1);
     return { amountUsd: costOf(price, promptTokens, outputTokens), maxOutputTokens };
   }

@@ -121,10 +121,8 @@ export class ChatCompletions {
         : await services.budgets.reserve({
             userId,
             reservationId: randomUUID(),
-            // Read only when a budget applies: serialising every request to size it is not free.
-            get promptBytes() {
-              return Buffer.byteLength(JSON.stringify(providerRequest(body, body.model)));
-            },
+            // Measured only when a budget applies: serialising every request is not free.
+            promptBytes: () => Buffer.byteLength(JSON.stringify(providerRequest(body, body.model))),
             maxOutputTokens: ownCap,
             choices: body.n,
             candidates: async () =>

@@ -39,15 +39,35 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
 
 /** A Hono context as an {@link Exchange}. */
 export function honoExchange(c: Context): Exchange {
-  return {
-    requestId: c.get('requestId'),
-    auth: c.get('auth'),
-    get signal() {
-      return c.req.raw.signal;
-    },
-    header: (name) => c.req.header(name),
-    setHeader: (name, value, append = false) => c.header(name, value, { append }),
-  };
+  return new HonoExchange(c);
+}
+
+/**
+ * A class, not an object literal with a getter: a literal with an accessor gets a hidden class
+ * of its own each time it is made, kept in the old generation, and that held every request's
+ * objects through young-generation collections (all promoted, then freed only by a full one).
+ */
+class HonoExchange implements Exchange {
+  readonly requestId: string;
+  readonly auth: AuthInfo;
+
+  constructor(private readonly c: Context) {
+    this.requestId = c.get('requestId');
+    this.auth = c.get('auth');
+  }
+
+  /** The web request's signal, made by the server adapter on first read. */
+  get signal(): AbortSignal {
+    return this.c.req.raw.signal;
+  }
+
+  header(name: string): string | undefined {
+    return this.c.req.header(name);
+  }
+
+  setHeader(name: string, value: string, append = false): void {
+    this.c.header(name, value, { append });
+  }
 }
 
 /** An {@link Answer} as Hono's response. */

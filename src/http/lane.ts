@@ -112,7 +112,7 @@ export function createLane<T>({
       const parsed = route.schema.safeParse(value);
       if (!parsed.success) throw validationFailed(fieldErrors(parsed.error, 'json'));
       const answer = await route.handle(
-        laneExchange(request, response, requestId, auth, headers),
+        new LaneExchange(request, response, requestId, auth, headers),
         parsed.data,
       );
       if (answer.kind === 'events') {
@@ -188,41 +188,44 @@ export function withLanes(lanes: readonly Lane[], fallback: RequestListener): Re
   };
 }
 
-function laneExchange(
-  request: IncomingMessage,
-  response: ServerResponse,
-  requestId: string,
-  auth: AuthInfo,
-  headers: Record<string, string>,
-): Exchange {
-  let cancellation: Cancellation | undefined;
-  return {
-    requestId,
-    auth,
-    // Made when first asked for: one per request, cancelled when the client leaves early.
-    get signal() {
-      if (cancellation === undefined) {
-        const made = new Cancellation();
-        cancellation = made;
-        response.once('close', () => {
-          // An AbortError, as a web request's signal gives: the attempt is recorded as
-          // aborted, the route stops there, and no provider is blamed for it.
-          if (!response.writableFinished) {
-            made.cancel(new DOMException('the client went away', 'AbortError'));
-          }
-        });
-      }
-      return cancellation;
-    },
-    header(name) {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    setHeader(name, value, append = false) {
-      const previous = headers[name];
-      headers[name] = append && previous !== undefined ? `${previous}, ${value}` : value;
-    },
-  };
+/** The lane's {@link Exchange}: a class, not a literal with a getter (see `attemptSignal`). */
+class LaneExchange implements Exchange {
+  private cancellation: Cancellation | undefined;
+
+  constructor(
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+    readonly requestId: string,
+    readonly auth: AuthInfo,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  /** Made when first asked for: one per request, cancelled when the client leaves early. */
+  get signal(): Cancellation {
+    if (this.cancellation === undefined) {
+      const made = new Cancellation();
+      this.cancellation = made;
+      const { response } = this;
+      response.once('close', () => {
+        // An AbortError, as a web request's signal gives: the attempt is recorded as aborted,
+        // the route stops there, and no provider is blamed for it.
+        if (!response.writableFinished) {
+          made.cancel(new DOMException('the client went away', 'AbortError'));
+        }
+      });
+    }
+    return this.cancellation;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  setHeader(name: string, value: string, append = false): void {
+    const previous = this.headers[name];
+    this.headers[name] = append && previous !== undefined ? `${previous}, ${value}` : value;
+  }
 }
 
 /** The body, refused with a 413 as soon as it passes `limit` bytes. */

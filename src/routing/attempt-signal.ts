@@ -26,19 +26,39 @@ export interface AttemptSignalOptions {
  * reason, so a timeout is told from a cancel) or when the caller cancels, whichever comes first.
  */
 export function attemptSignal({ timeoutMs, caller }: AttemptSignalOptions): AttemptSignal {
-  const cancellation = new Cancellation();
-  const timer = setTimeout(() => cancellation.cancel(new AttemptTimeout(timeoutMs)), timeoutMs);
-  const release = caller ? onCancel(caller, (reason) => cancellation.cancel(reason)) : undefined;
-  return {
-    cancellation,
-    get signal() {
-      return cancellation.signal;
-    },
-    timedOut: () => cancellation.aborted && cancellation.reason instanceof AttemptTimeout,
-    abort: (reason) => cancellation.cancel(reason),
-    dispose: () => {
-      clearTimeout(timer);
-      release?.();
-    },
-  };
+  return new Attempt(timeoutMs, caller);
+}
+
+/**
+ * A class rather than an object literal with a getter: a literal with an accessor gets its own
+ * hidden class each time it is made, held in the old generation, and that kept every call's
+ * objects alive through young-generation collections (promoted, then collected only by a full
+ * one): megabytes a second at a few hundred calls a second.
+ */
+class Attempt implements AttemptSignal {
+  readonly cancellation = new Cancellation();
+  private readonly timer: NodeJS.Timeout;
+  private readonly release: (() => void) | undefined;
+
+  constructor(timeoutMs: number, caller: CancelSource | undefined) {
+    const { cancellation } = this;
+    this.timer = setTimeout(() => cancellation.cancel(new AttemptTimeout(timeoutMs)), timeoutMs);
+    this.release = caller ? onCancel(caller, (reason) => cancellation.cancel(reason)) : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+
+  timedOut(): boolean {
+    return this.cancellation.aborted && this.cancellation.reason instanceof AttemptTimeout;
+  }
+
+  /** Bound: handed on as a plain function (a stream's stall aborts through it). */
+  readonly abort = (reason: unknown): void => this.cancellation.cancel(reason);
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.release?.();
+  }
 }

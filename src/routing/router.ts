@@ -1,4 +1,4 @@
-import { abortSignalOf, type CancelSource } from '../lib/cancellation.ts';
+import { abortSignalOf, type Cancellation, type CancelSource } from '../lib/cancellation.ts';
 import { type ProviderError, toProviderError } from '../providers/errors.ts';
 import type { PriceBook } from '../providers/pricing.ts';
 import type { ProviderSet } from '../providers/registry.ts';
@@ -19,7 +19,7 @@ import {
   startAttempt,
   succeededAttempt,
 } from './attempt-record.ts';
-import { attemptSignal } from './attempt-signal.ts';
+import { type AttemptSignal, attemptSignal } from './attempt-signal.ts';
 import { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
 import type { ProviderConfigCache } from './config-cache.ts';
 import type { Cooldown } from './cooldown.ts';
@@ -373,15 +373,7 @@ export class Router {
     const signal = attemptSignal({ timeoutMs: config.timeoutMs, caller: request.signal });
     const charge: AttemptCharge = { costUsd: null };
     try {
-      const options: CallOptions = {
-        // Read only by providers that need an AbortSignal; the wire transport listens to the
-        // cancellation instead.
-        get signal() {
-          return signal.signal;
-        },
-        cancellation: signal.cancellation,
-        headers: simulateHeaders(provider, request.simulate),
-      };
+      const options = new AttemptOptions(signal, simulateHeaders(provider, request.simulate));
       const answer = await deliver({ provider, config, options, charge });
       const ttfbMs = streaming ? elapsedMs(start.started) : null;
       const record = succeededAttempt({ start, ttfbMs });
@@ -458,6 +450,26 @@ export class Router {
         chosen: ordered[0],
       }),
     };
+  }
+}
+
+/**
+ * One attempt's call options. `signal` is read only by providers that need an AbortSignal (the
+ * wire transport listens to the cancellation instead), so it is made on first read; a class,
+ * not a literal with a getter, for the reason given on `attemptSignal`'s class.
+ */
+class AttemptOptions implements CallOptions {
+  constructor(
+    private readonly attempt: AttemptSignal,
+    readonly headers: Record<string, string> | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.attempt.signal;
+  }
+
+  get cancellation(): Cancellation {
+    return this.attempt.cancellation;
   }
 }
 
