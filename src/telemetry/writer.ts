@@ -48,6 +48,13 @@ export class TelemetryWriter {
   private flushing: Promise<void> | undefined;
   private failures = 0;
   private closed = false;
+  /**
+   * How many rows at the front of the buffer the running drain still owes a write: those that
+   * were buffered when a flush was asked for. Rows that arrive while it writes wait for the next
+   * interval (unless a whole batch is waiting), so batches hold an interval's rows, not the few
+   * that came in during one write.
+   */
+  private owed = 0;
   /** Rows given up on because the buffer overflowed while the database was unavailable. */
   dropped = 0;
   written = 0;
@@ -64,6 +71,7 @@ export class TelemetryWriter {
     if (this.buffer.length > max) {
       const excess = this.buffer.length - max;
       this.buffer.splice(0, excess);
+      this.owed = Math.max(0, this.owed - excess);
       this.dropped += excess;
       this.options.logger?.error(
         { dropped: excess },
@@ -81,6 +89,7 @@ export class TelemetryWriter {
 
   /** Writes everything buffered now; concurrent calls share one flush. */
   flush(): Promise<void> {
+    this.owed = this.buffer.length;
     this.flushing ??= this.drain().finally(() => {
       this.flushing = undefined;
       if (this.buffer.length > 0 && !this.closed) this.schedule();
@@ -139,11 +148,14 @@ export class TelemetryWriter {
 
   private async drain(): Promise<void> {
     const maxBatch = this.options.maxBatch ?? 500;
-    while (this.buffer.length > 0) {
+    while (
+      this.buffer.length > 0 &&
+      (this.owed > 0 || this.closed || this.buffer.length >= maxBatch)
+    ) {
       const batch = this.buffer.slice(0, maxBatch);
       try {
         await writeTelemetry(this.db, batch);
-        this.buffer.splice(0, batch.length);
+        this.taken(batch.length);
         this.written += batch.length;
         this.failures = 0;
       } catch (error) {
@@ -151,7 +163,7 @@ export class TelemetryWriter {
           // Rows Postgres rejects, or that cannot even be serialised: retrying the batch would
           // block every row behind it, so each is tried alone and only the bad ones are dropped.
           await this.writeOneByOne(batch);
-          this.buffer.splice(0, batch.length);
+          this.taken(batch.length);
           continue;
         }
         this.failures++;
@@ -162,6 +174,12 @@ export class TelemetryWriter {
         return;
       }
     }
+  }
+
+  /** The first `count` rows are written (or given up on): out of the buffer and off the debt. */
+  private taken(count: number): void {
+    this.buffer.splice(0, count);
+    this.owed = Math.max(0, this.owed - count);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { Queryable } from '../../src/db/types.ts';
+import type { Db, Queryable } from '../../src/db/types.ts';
 import { insertTelemetry } from '../../src/sql/insert-telemetry.ts';
 import { telemetryRows } from '../../src/telemetry/rows.ts';
 import { TelemetryWriter, writeTelemetry } from '../../src/telemetry/writer.ts';
@@ -124,5 +124,67 @@ describeEachDriver('writing telemetry batches', (use) => {
       examples: 0,
       attempts: 2,
     });
+  });
+
+  it('rows that arrive while a batch is written wait for the next interval; flush and close write them all', async () => {
+    const { db } = use();
+    // Each statement waits until the test lets it through, and records how many training rows
+    // it carried.
+    const statements: number[] = [];
+    let release: () => void = () => {};
+    const held = () => new Promise<void>((resolve) => (release = resolve));
+    let gate = held();
+    const slow = new Proxy(db, {
+      get(target, property) {
+        if (property === 'query') {
+          return async (sql: string, params?: unknown[]) => {
+            const rows = JSON.parse(String(params?.[0] ?? '[]')) as unknown[];
+            statements.push(rows.length);
+            await gate;
+            return target.query(sql, params);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Db;
+    // An interval no test waits for: only flush(), a full batch and close() write here.
+    const writer = new TelemetryWriter(slow, { flushIntervalMs: 600_000, maxBatch: 3 });
+    const generations = Array.from({ length: 7 }, () => fallbackGeneration());
+    const ids = generations.map((item) => item.example.request_id);
+
+    writer.record(generations[0]!);
+    const first = writer.flush();
+    await expect.poll(() => statements.length).toBe(1);
+    // Arrives while the first batch is being written: not owed by that flush.
+    writer.record(generations[1]!);
+    release();
+    await first;
+    expect(statements).toEqual([1]);
+    expect(writer.pending).toBe(1);
+    expect(await counts(db, ids.slice(0, 2))).toEqual({ examples: 1, attempts: 2 });
+
+    // A flush asked for during a write owes every row buffered when it was asked.
+    gate = held();
+    const second = writer.flush();
+    await expect.poll(() => statements.length).toBe(2);
+    writer.record(generations[2]!);
+    const third = writer.flush();
+    expect(third).toBe(second);
+    release();
+    gate = Promise.resolve();
+    await third;
+    expect(statements).toEqual([1, 1, 1]);
+    expect(writer.pending).toBe(0);
+
+    // A whole batch does not wait for the interval.
+    for (const item of generations.slice(3, 6)) writer.record(item);
+    await expect.poll(() => writer.written).toBe(6);
+    expect(statements).toEqual([1, 1, 1, 3]);
+
+    writer.record(generations[6]!);
+    await writer.close();
+    expect(statements).toEqual([1, 1, 1, 3, 1]);
+    expect(await counts(db, ids)).toEqual({ examples: 7, attempts: 14 });
   });
 });
