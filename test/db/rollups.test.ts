@@ -421,6 +421,24 @@ describeEachDriver('ai_training_examples rollups', (use) => {
     );
   });
 
+  it('inserts are folded by a trigger whose planned statement is the rollup statement itself', async () => {
+    const { db } = use();
+    // The insert trigger's body is generated from genloop_rollup_apply_sql (it is planned once
+    // per connection instead of on each statement): a migration that changes one must
+    // regenerate the other.
+    const { rows } = await db.query<{ trigger_function: string; body: string; expected: string }>(
+      `select t.tgfoid::regproc::text as trigger_function, p.prosrc as body,
+              public.genloop_training_examples_rollup_sql_for_insert() as expected
+         from pg_trigger t join pg_proc p on p.oid = t.tgfoid
+        where t.tgrelid = 'public.ai_training_examples'::regclass
+          and t.tgname = 'ai_training_examples_rollup_insert'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.trigger_function).toBe('genloop_training_examples_rollup_inserted');
+    expect(rows[0]!.body).toBe(rows[0]!.expected);
+    expect(rows[0]!.body).toContain('from new_rows');
+  });
+
   it('keeps the rollups and their functions service-only', async () => {
     const { db } = use();
     const { rows } = await db.query<Record<string, boolean>>(

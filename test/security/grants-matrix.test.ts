@@ -87,6 +87,8 @@ genloop_reserve_budget(p_user uuid, p_reservation uuid, p_amount numeric, p_now 
 genloop_rollup_apply_sql(changes text)                                                    |      |               | execute
 genloop_touch_updated_at()                                                                |      |               | execute
 genloop_training_examples_rollup()                                                        |      |               | execute
+genloop_training_examples_rollup_inserted()                                               |      |               | execute
+genloop_training_examples_rollup_sql_for_insert()                                         |      |               | execute
 `;
 
 const ROLES = ['anon', 'authenticated', 'service_role'] as const;
