@@ -76,6 +76,13 @@ describeEachStack(
       );
       expect(list.data.length).toBeGreaterThanOrEqual(3);
       expect(list.data.every((s: { status: string }) => s.status === 'proposed')).toBe(true);
+      // One set per generation, numbered in the order the model gave the cards.
+      expect(list.data.map((s: { position: number }) => s.position)).toEqual(
+        list.data.map((_: unknown, index: number) => index + 1),
+      );
+      expect(
+        list.data.every((s: { front: string; back: string }) => s.front !== '' && s.back !== ''),
+      ).toBe(true);
       const [first, second, third] = list.data;
 
       const card = await request(stack, `/api/ai/suggestions/${first.id}/accept`, {
