@@ -639,6 +639,158 @@ begin
 end
 $_$;
 
+CREATE FUNCTION public.genloop_training_examples_rollup_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$begin
+with changes as materialized (select created_at, selected_provider, route_strategy, source, status, fallback_used, latency_ms, cost_usd, user_id, environment, 1 as sign from new_rows),
+fine as (
+  select
+    date_trunc('hour', c.created_at at time zone 'UTC') at time zone 'UTC' as hour_start,
+    coalesce(c.selected_provider, 'none') as selected_provider,
+    coalesce(c.route_strategy, 'none') as route_strategy,
+    c.source,
+    public.genloop_latency_bucket(c.latency_ms) as latency_bucket,
+    sum(c.sign) as total_count,
+    coalesce(sum(c.sign) filter (where c.status = 'succeeded'), 0) as succeeded_count,
+    coalesce(sum(c.sign) filter (where c.status = 'failed'), 0) as failed_count,
+    coalesce(sum(c.sign) filter (where c.fallback_used), 0) as fallback_count,
+    coalesce(sum(c.sign * c.latency_ms::bigint), 0) as latency_sum_ms,
+    coalesce(sum(c.sign * c.cost_usd), 0) as cost_usd,
+    coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0) as cost_count
+  from changes c
+  group by 1, 2, 3, 4, 5
+),
+deltas as (
+  select
+    grain.name as grain,
+    case grain.name
+      when 'hour' then f.hour_start
+      else date_trunc('day', f.hour_start at time zone 'UTC') at time zone 'UTC'
+    end as bucket_start,
+    f.selected_provider,
+    f.route_strategy,
+    f.source,
+    sum(f.total_count)::bigint as total_count,
+    sum(f.succeeded_count)::bigint as succeeded_count,
+    sum(f.failed_count)::bigint as failed_count,
+    sum(f.fallback_count)::bigint as fallback_count,
+    coalesce(sum(f.total_count) filter (where f.latency_bucket is not null), 0)::bigint
+      as latency_count,
+    sum(f.latency_sum_ms)::bigint as latency_sum_ms,
+    public.genloop_histogram_from_buckets(
+      array_agg(f.latency_bucket) filter (where f.latency_bucket is not null),
+      array_agg(f.total_count::bigint) filter (where f.latency_bucket is not null)
+    ) as latency_histogram,
+    bool_or(f.latency_bucket is not null and f.total_count <> 0) as histogram_changed,
+    sum(f.cost_usd) as cost_usd,
+    sum(f.cost_count)::bigint as cost_count
+  from fine f
+  cross join (values ('hour'), ('day')) as grain(name)
+  group by 1, 2, 3, 4, 5
+),
+changed as (
+  select *
+  from deltas d
+  where d.histogram_changed
+     or (d.total_count, d.succeeded_count, d.failed_count, d.fallback_count, d.latency_count,
+         d.latency_sum_ms, d.cost_usd, d.cost_count) <> (0, 0, 0, 0, 0, 0, 0, 0)
+),
+hourly as (
+  insert into public.ai_training_examples_hourly as r (
+    bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
+    failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+    cost_count
+  )
+  select bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
+         failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+         cost_count
+  from changed
+  where grain = 'hour'
+  order by bucket_start, selected_provider, route_strategy, source
+  on conflict (bucket_start, selected_provider, route_strategy, source) do update set
+    total_count = r.total_count + excluded.total_count,
+    succeeded_count = r.succeeded_count + excluded.succeeded_count,
+    failed_count = r.failed_count + excluded.failed_count,
+    fallback_count = r.fallback_count + excluded.fallback_count,
+    latency_count = r.latency_count + excluded.latency_count,
+    latency_sum_ms = r.latency_sum_ms + excluded.latency_sum_ms,
+    latency_histogram =
+      public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram),
+    cost_usd = r.cost_usd + excluded.cost_usd,
+    cost_count = r.cost_count + excluded.cost_count
+),
+users as (
+  insert into public.ai_training_examples_user_daily as r (
+    bucket_start, user_id, total_count, cost_count, cost_usd
+  )
+  select date_trunc('day', c.created_at at time zone 'UTC') at time zone 'UTC',
+         c.user_id,
+         sum(c.sign)::bigint,
+         coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0)::bigint,
+         coalesce(sum(c.sign * c.cost_usd), 0)
+  from changes c
+  where c.user_id is not null
+  group by 1, 2
+  having (sum(c.sign), coalesce(sum(c.sign) filter (where c.cost_usd is not null), 0),
+          coalesce(sum(c.sign * c.cost_usd), 0)) <> (0, 0, 0)
+  order by 1, 2
+  on conflict (bucket_start, user_id) do update set
+    total_count = r.total_count + excluded.total_count,
+    cost_count = r.cost_count + excluded.cost_count,
+    cost_usd = r.cost_usd + excluded.cost_usd
+),
+environments as (
+  insert into public.ai_training_examples_environment_hourly as r (
+    bucket_start, environment, generation_count, cached_count
+  )
+  select date_trunc('hour', c.created_at at time zone 'UTC') at time zone 'UTC',
+         c.environment,
+         sum(c.sign)::bigint,
+         coalesce(sum(c.sign) filter (where c.source = 'generation_cached'), 0)::bigint
+  from changes c
+  where c.environment is not null and c.source in ('generation', 'generation_cached')
+  group by 1, 2
+  having (sum(c.sign), coalesce(sum(c.sign) filter (where c.source = 'generation_cached'), 0))
+         <> (0, 0)
+  order by 1, 2
+  on conflict (bucket_start, environment) do update set
+    generation_count = r.generation_count + excluded.generation_count,
+    cached_count = r.cached_count + excluded.cached_count
+)
+insert into public.ai_training_examples_daily as r (
+  bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
+  failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+  cost_count
+)
+select bucket_start, selected_provider, route_strategy, source, total_count, succeeded_count,
+       failed_count, fallback_count, latency_count, latency_sum_ms, latency_histogram, cost_usd,
+       cost_count
+from changed
+where grain = 'day'
+order by bucket_start, selected_provider, route_strategy, source
+on conflict (bucket_start, selected_provider, route_strategy, source) do update set
+  total_count = r.total_count + excluded.total_count,
+  succeeded_count = r.succeeded_count + excluded.succeeded_count,
+  failed_count = r.failed_count + excluded.failed_count,
+  fallback_count = r.fallback_count + excluded.fallback_count,
+  latency_count = r.latency_count + excluded.latency_count,
+  latency_sum_ms = r.latency_sum_ms + excluded.latency_sum_ms,
+  latency_histogram = public.genloop_histogram_add(r.latency_histogram, excluded.latency_histogram),
+  cost_usd = r.cost_usd + excluded.cost_usd,
+  cost_count = r.cost_count + excluded.cost_count
+; return null; end$$;
+
+CREATE FUNCTION public.genloop_training_examples_rollup_sql_for_insert() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select 'begin ' || public.genloop_rollup_apply_sql(
+      'select created_at, selected_provider, route_strategy, source, status, fallback_used, '
+      || 'latency_ms, cost_usd, user_id, environment, 1 as sign from new_rows')
+      || '; return null; end'
+  $$;
+
 CREATE AGGREGATE public.genloop_histogram_sum(bigint[]) (
     SFUNC = public.genloop_histogram_add,
     STYPE = bigint[],
@@ -1525,7 +1677,7 @@ CREATE TRIGGER ai_suggestions_touch BEFORE UPDATE ON public.ai_suggestions FOR E
 
 CREATE TRIGGER ai_training_examples_rollup_delete AFTER DELETE ON public.ai_training_examples REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
 
-CREATE TRIGGER ai_training_examples_rollup_insert AFTER INSERT ON public.ai_training_examples REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
+CREATE TRIGGER ai_training_examples_rollup_insert AFTER INSERT ON public.ai_training_examples REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup_inserted();
 
 CREATE TRIGGER ai_training_examples_rollup_update AFTER UPDATE ON public.ai_training_examples REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
 
