@@ -155,10 +155,7 @@ export class ChatCompletions {
       onComplete?.(routed.metadata, routed.result.completion);
       services.telemetry.record(
         telemetryRows({
-          recipe: 'gateway',
-          userId,
-          prompt: telemetryBase.prompt,
-          input: body,
+          ...telemetryBase,
           metadata: routed.metadata,
           attempts: routed.attempts,
           status: 'succeeded',

@@ -191,6 +191,18 @@ export class AttemptTimeout extends Error {
   }
 }
 
+/**
+ * {@link toProviderError} for a call made under `signal` (its `AbortSignal` or `Cancellation`):
+ * whether the signal fired, and whether genloop's per-attempt timeout fired it, are read from it.
+ */
+export function callError(
+  provider: ProviderName,
+  error: unknown,
+  signal: { aborted: boolean; reason: unknown },
+): ProviderError {
+  return toProviderError(provider, error, abortedByTimeout(signal), signal.aborted);
+}
+
 /** True when `signal` was aborted by genloop's per-attempt timeout. */
 export function abortedByTimeout(signal: { aborted: boolean; reason: unknown }): boolean {
   return signal.aborted && signal.reason instanceof AttemptTimeout;

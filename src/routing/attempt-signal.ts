@@ -7,8 +7,6 @@ export interface AttemptSignal {
   cancellation: Cancellation;
   /** The same as an `AbortSignal`, made only when read (for providers that take one). */
   readonly signal: AbortSignal;
-  /** True when the call was aborted by its own `timeout_ms`, not by the caller going away. */
-  timedOut(): boolean;
   /** Aborts the call from outside (a stream that stalls after its first chunk). */
   abort(reason: unknown): void;
   /** Stops the timer and lets go of the caller's cancellation; `abort` still works afterwards. */
@@ -48,10 +46,6 @@ class Attempt implements AttemptSignal {
 
   get signal(): AbortSignal {
     return this.cancellation.signal;
-  }
-
-  timedOut(): boolean {
-    return this.cancellation.aborted && this.cancellation.reason instanceof AttemptTimeout;
   }
 
   /** Bound: handed on as a plain function (a stream's stall aborts through it). */

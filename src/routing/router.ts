@@ -1,5 +1,5 @@
 import { abortSignalOf, type Cancellation, type CancelSource } from '../lib/cancellation.ts';
-import { type ProviderError, toProviderError } from '../providers/errors.ts';
+import { callError, type ProviderError } from '../providers/errors.ts';
 import type { PriceBook } from '../providers/pricing.ts';
 import type { ProviderSet } from '../providers/registry.ts';
 import type {
@@ -380,12 +380,7 @@ export class Router {
       record.costUsd = charge.costUsd;
       return { ok: true, answer, record, start, abort: signal.abort };
     } catch (error) {
-      const failure = toProviderError(
-        config.provider,
-        error,
-        signal.timedOut(),
-        signal.cancellation.aborted,
-      );
+      const failure = callError(config.provider, error, signal.cancellation);
       const record = failedAttempt({ start, error: failure });
       record.costUsd = charge.costUsd;
       return { ok: false, error: failure, record };

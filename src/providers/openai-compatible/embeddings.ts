@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { abortedByTimeout, ProviderError, toProviderError } from '../errors.ts';
+import { callError, ProviderError } from '../errors.ts';
 import type { CallOptions, EmbeddingRequest, EmbeddingResult, Usage } from '../types.ts';
 import { headerValue, type WireClient } from './wire.ts';
 
@@ -47,7 +47,7 @@ export function createEmbedder(
       requestId = headerValue(answer.headers, 'x-request-id');
       ({ text, data: json } = answer);
     } catch (error) {
-      throw toProviderError(name, error, abortedByTimeout(cancel), cancel.aborted);
+      throw callError(name, error, cancel);
     }
     const parsed = embeddingsAnswerSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {

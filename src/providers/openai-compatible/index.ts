@@ -1,4 +1,4 @@
-import { abortedByTimeout, ProviderError, toProviderError } from '../errors.ts';
+import { callError, ProviderError } from '../errors.ts';
 import type {
   CallOptions,
   ChatCompletion,
@@ -63,7 +63,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
           body: text,
         };
       } catch (error) {
-        throw toProviderError(name, error, abortedByTimeout(cancel), cancel.aborted);
+        throw callError(name, error, cancel);
       }
     },
 
@@ -77,12 +77,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
           options.headers,
         );
       } catch (error) {
-        throw toProviderError(
-          name,
-          error,
-          abortedByTimeout(options.signal),
-          options.signal.aborted,
-        );
+        throw callError(name, error, options.signal);
       }
       let usage: Usage = { inputTokens: undefined, outputTokens: undefined, costUsd: undefined };
       return {
@@ -96,12 +91,7 @@ export function createOpenAICompatibleProvider(transport: OpenAICompatibleTransp
               yield chunk;
             }
           } catch (error) {
-            const failure = toProviderError(
-              name,
-              error,
-              abortedByTimeout(options.signal),
-              options.signal.aborted,
-            );
+            const failure = callError(name, error, options.signal);
             // Anything but a timeout or cancel during iteration means the stream broke.
             if (
               failure.errorClass === 'timeout' ||
