@@ -152,6 +152,21 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.genloop_generation_source_text_rejected() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  raise exception 'new row for relation "ai_generations" violates check constraint "ai_generations_source_text_length"'
+    using errcode = 'check_violation',
+          constraint = 'ai_generations_source_text_length',
+          schema = 'public',
+          table = 'ai_generations',
+          detail = format('A flashcard generation''s source_text has 1000 to 10000 characters, not %s.',
+                          char_length(new.source_text));
+end
+$$;
+
 CREATE FUNCTION public.genloop_histogram_add(a bigint[], b bigint[]) RETURNS bigint[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -1006,7 +1021,6 @@ CREATE TABLE public.ai_generations (
     CONSTRAINT ai_generations_mode_check CHECK (((mode IS NULL) OR (mode = ANY (ARRAY['redesign'::text, 'staging'::text, 'compose'::text, 'imagine'::text])))),
     CONSTRAINT ai_generations_provider_check CHECK ((provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))),
     CONSTRAINT ai_generations_recipe_check CHECK ((recipe = ANY (ARRAY['flashcards'::text, 'interior'::text, 'site'::text]))),
-    CONSTRAINT ai_generations_source_text_length CHECK (((recipe <> 'flashcards'::text) OR ((char_length(source_text) >= 1000) AND (char_length(source_text) <= 10000)))),
     CONSTRAINT ai_generations_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text, 'timed_out'::text]))),
     CONSTRAINT ai_generations_terminal_has_finished_at CHECK (((status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'canceled'::text, 'timed_out'::text])) = (finished_at IS NOT NULL))),
     CONSTRAINT ai_generations_usage_check CHECK (((tokens_input >= 0) AND (tokens_output >= 0) AND (cost_usd >= (0)::numeric)))
@@ -1439,9 +1453,6 @@ ALTER TABLE ONLY public.ai_eval_samples
 ALTER TABLE ONLY public.ai_generations
     ADD CONSTRAINT ai_generations_pkey PRIMARY KEY (id);
 
-ALTER TABLE ONLY public.ai_generations
-    ADD CONSTRAINT ai_generations_prediction_key UNIQUE (provider, provider_prediction_id);
-
 ALTER TABLE ONLY public.ai_provider_attempts
     ADD CONSTRAINT ai_provider_attempts_pkey PRIMARY KEY (id);
 
@@ -1569,6 +1580,8 @@ CREATE INDEX ai_generations_in_flight_idx ON public.ai_generations USING btree (
 
 CREATE INDEX ai_generations_pending_idx ON public.ai_generations USING btree (run_after) WHERE (status = 'pending'::text);
 
+CREATE UNIQUE INDEX ai_generations_prediction_key ON public.ai_generations USING btree (provider, provider_prediction_id) WHERE (provider_prediction_id IS NOT NULL);
+
 CREATE INDEX ai_generations_running_lease_idx ON public.ai_generations USING btree (lease_until) WHERE (status = 'running'::text);
 
 CREATE INDEX ai_generations_timed_out_predictions_idx ON public.ai_generations USING btree (finished_at) WHERE ((status = 'timed_out'::text) AND (provider_prediction_id IS NOT NULL));
@@ -1659,7 +1672,7 @@ CREATE OR REPLACE VIEW public.ai_eval_run_summary_v1 WITH (security_invoker='tru
      LEFT JOIN public.ai_eval_samples s ON ((s.run_id = r.id)))
   GROUP BY r.id;
 
-CREATE TRIGGER ai_canary_runs_touch BEFORE UPDATE ON public.ai_canary_runs FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+CREATE TRIGGER ai_canary_runs_touch BEFORE UPDATE ON public.ai_canary_runs FOR EACH ROW WHEN ((NOT (new.updated_at IS DISTINCT FROM old.updated_at))) EXECUTE FUNCTION public.genloop_touch_updated_at();
 
 CREATE CONSTRAINT TRIGGER ai_eval_runs_has_samples AFTER INSERT OR UPDATE ON public.ai_eval_runs DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.genloop_eval_run_has_samples();
 
@@ -1667,13 +1680,15 @@ CREATE TRIGGER ai_generations_canceled BEFORE UPDATE OF status ON public.ai_gene
 
 CREATE TRIGGER ai_generations_notify AFTER INSERT ON public.ai_generations FOR EACH ROW EXECUTE FUNCTION public.genloop_notify_generation_pending();
 
-CREATE TRIGGER ai_generations_touch BEFORE UPDATE ON public.ai_generations FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+CREATE TRIGGER ai_generations_source_text_length BEFORE INSERT OR UPDATE OF recipe, source_text ON public.ai_generations FOR EACH ROW WHEN (((new.recipe = 'flashcards'::text) AND ((char_length(new.source_text) < 1000) OR (char_length(new.source_text) > 10000)))) EXECUTE FUNCTION public.genloop_generation_source_text_rejected();
+
+CREATE TRIGGER ai_generations_touch BEFORE UPDATE ON public.ai_generations FOR EACH ROW WHEN ((NOT (new.updated_at IS DISTINCT FROM old.updated_at))) EXECUTE FUNCTION public.genloop_touch_updated_at();
 
 CREATE TRIGGER ai_provider_configs_notify AFTER INSERT OR DELETE OR UPDATE ON public.ai_provider_configs FOR EACH ROW EXECUTE FUNCTION public.genloop_notify_provider_configs();
 
-CREATE TRIGGER ai_provider_configs_touch BEFORE UPDATE ON public.ai_provider_configs FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+CREATE TRIGGER ai_provider_configs_touch BEFORE UPDATE ON public.ai_provider_configs FOR EACH ROW WHEN ((NOT (new.updated_at IS DISTINCT FROM old.updated_at))) EXECUTE FUNCTION public.genloop_touch_updated_at();
 
-CREATE TRIGGER ai_suggestions_touch BEFORE UPDATE ON public.ai_suggestions FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+CREATE TRIGGER ai_suggestions_touch BEFORE UPDATE ON public.ai_suggestions FOR EACH ROW WHEN ((NOT (new.updated_at IS DISTINCT FROM old.updated_at))) EXECUTE FUNCTION public.genloop_touch_updated_at();
 
 CREATE TRIGGER ai_training_examples_rollup_delete AFTER DELETE ON public.ai_training_examples REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_training_examples_rollup();
 
@@ -1687,7 +1702,7 @@ CREATE TRIGGER budget_plans_notify AFTER INSERT OR DELETE OR UPDATE ON public.bu
 
 CREATE TRIGGER budget_users_notify AFTER INSERT OR DELETE OR UPDATE ON public.budget_users FOR EACH STATEMENT EXECUTE FUNCTION public.genloop_notify_budgets();
 
-CREATE TRIGGER cards_touch BEFORE UPDATE ON public.cards FOR EACH ROW EXECUTE FUNCTION public.genloop_touch_updated_at();
+CREATE TRIGGER cards_touch BEFORE UPDATE ON public.cards FOR EACH ROW WHEN ((NOT (new.updated_at IS DISTINCT FROM old.updated_at))) EXECUTE FUNCTION public.genloop_touch_updated_at();
 
 ALTER TABLE ONLY public.ai_canary_checks
     ADD CONSTRAINT ai_canary_checks_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.ai_canary_runs(id) ON DELETE CASCADE;

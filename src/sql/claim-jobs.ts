@@ -27,6 +27,9 @@ export interface ClaimedJob {
  * row estimates from a time the queue was short (fresh statistics after a burst are the norm
  * for a queue) the planner otherwise prefers to collect every pending job and sort them, and
  * each claim then costs time in proportion to the backlog.
+ *
+ * The worker's statements set `updated_at` themselves: the row's touch trigger then stays
+ * quiet, which matters on a row rewritten at the rate jobs run.
  */
 export async function claimJobs(
   db: Db,
@@ -48,7 +51,8 @@ export async function claimJobs(
               attempts = g.attempts + 1,
               lease_until = now() + make_interval(secs => $2::double precision / 1000),
               locked_by = $3,
-              started_at = coalesce(g.started_at, now())
+              started_at = coalesce(g.started_at, now()),
+              updated_at = timezone('utc', now())
          from picked
         where g.id = picked.id
        returning g.id, g.user_id, g.recipe, g.source_text, g.model, g.prompt_version, g.mode, g.input,
@@ -74,7 +78,8 @@ export async function heartbeatJobs(
         for update
      )
      update public.ai_generations g
-        set lease_until = now() + make_interval(secs => $3::double precision / 1000)
+        set lease_until = now() + make_interval(secs => $3::double precision / 1000),
+            updated_at = timezone('utc', now())
        from held
       where g.id = held.id
       returning g.id`,

@@ -70,6 +70,7 @@ function                                                                        
 genloop_eval_run_has_samples()                                                            |      |               | execute
 genloop_budget_spend_apply()                                                              |      |               | execute
 genloop_generation_canceled()                                                             |      |               | execute
+genloop_generation_source_text_rejected()                                                 |      |               | execute
 genloop_histogram_add(a bigint[], b bigint[])                                             |      |               | execute
 genloop_histogram_from_buckets(buckets integer[], counts bigint[])                        |      |               | execute
 genloop_histogram_percentile(histogram bigint[], fraction double precision)               |      |               | execute
