@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { DbError } from '../../src/db/errors.ts';
 import { claimJobs, heartbeatJobs } from '../../src/sql/claim-jobs.ts';
 import { finishJobs } from '../../src/sql/finish-job.ts';
 import { describeEachDriver } from '../helpers/db.ts';
+import { expectDbError } from '../helpers/errors.ts';
 import { insertPendingJobs } from '../helpers/jobs.ts';
 
-/** What a statement threw (undefined when it succeeded). */
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-
-const expectRejectedLength = (error: unknown) => {
-  expect(error).toBeInstanceOf(DbError);
-  expect((error as DbError).code).toBe('23514');
-  expect((error as DbError).constraint).toBe('ai_generations_source_text_length');
+/** Expects the flashcard source-text rule's refusal, as its CHECK constraint raised it. */
+const expectRejectedLength = async (statement: Promise<unknown>) => {
+  const error = await expectDbError(statement, '23514');
+  expect(error.constraint).toBe('ai_generations_source_text_length');
 };
 
 describeEachDriver('rules of a job row', (use) => {
@@ -31,8 +24,8 @@ describeEachDriver('rules of a job row', (use) => {
 
   it('a flashcard source text has 1 000 to 10 000 characters, counted as characters', async () => {
     const before = await count();
-    expectRejectedLength(await failure(insert('flashcards', 'x'.repeat(999))));
-    expectRejectedLength(await failure(insert('flashcards', 'x'.repeat(10_001))));
+    await expectRejectedLength(insert('flashcards', 'x'.repeat(999)));
+    await expectRejectedLength(insert('flashcards', 'x'.repeat(10_001)));
     expect(await count()).toBe(before);
 
     await insert('flashcards', 'x'.repeat(1000));
@@ -52,15 +45,11 @@ describeEachDriver('rules of a job row', (use) => {
     const flashcards = (await insert('flashcards', 'y'.repeat(1200))).rows[0]!.id;
     const site = (await insert('site', 'brief')).rows[0]!.id;
 
-    expectRejectedLength(
-      await failure(
-        db.query(`update ai_generations set source_text = 'too short' where id = $1`, [flashcards]),
-      ),
+    await expectRejectedLength(
+      db.query(`update ai_generations set source_text = 'too short' where id = $1`, [flashcards]),
     );
-    expectRejectedLength(
-      await failure(
-        db.query(`update ai_generations set recipe = 'flashcards' where id = $1`, [site]),
-      ),
+    await expectRejectedLength(
+      db.query(`update ai_generations set recipe = 'flashcards' where id = $1`, [site]),
     );
     const { rows } = await db.query<{ id: string; recipe: string; length: number }>(
       `select id, recipe, char_length(source_text) as length from ai_generations
@@ -165,9 +154,7 @@ describeEachDriver('rules of a job row', (use) => {
     await withPrediction(null);
     await withPrediction(null);
     await withPrediction('pred-1');
-    const duplicate = await failure(withPrediction('pred-1'));
-    expect(duplicate).toBeInstanceOf(DbError);
-    expect((duplicate as DbError).code).toBe('23505');
-    expect((duplicate as DbError).constraint).toBe('ai_generations_prediction_key');
+    const duplicate = await expectDbError(withPrediction('pred-1'), '23505');
+    expect(duplicate.constraint).toBe('ai_generations_prediction_key');
   });
 });
