@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { setBudget } from '../../src/budgets/admin.ts';
+import type { Spend } from '../../src/console/contract.ts';
 import { CanaryController } from '../../src/rollout/canary/controller.ts';
 import { abortCanary } from '../../src/rollout/canary/finish.ts';
 import { selectDueRuns } from '../../src/rollout/canary/sql.ts';
@@ -516,10 +517,24 @@ describeEachWith('the console in chromium', startFixture, (use, driver) => {
       /free\s*\$0\.5000 a day/,
     );
     await expect(spend.textContent()).resolves.toMatch(/from the rollups/);
-    // A week is summed from the rollups too, and its top users count whole UTC days.
+    // A week is summed from the rollups too, and its top users count whole UTC days: the page
+    // says so unless the week happens to start at midnight UTC (in the first hour of a UTC day).
+    const range = spend.locator('p.small').first();
+    const rangeStart = async () => (await range.textContent())!.split(' to ')[0];
+    const dayStart = await rangeStart();
+    const week = page.waitForResponse((response) => response.url().includes('/spend?window=7d'));
     await page.getByLabel('Window').selectOption('7d');
     await page.waitForURL(/window=7d/);
-    await expect.poll(() => spend.textContent()).toMatch(/Since .*whole days of the window/);
+    const { from, users_from: usersFrom } = (await (await week).json()) as Spend;
+    await expect.poll(rangeStart).not.toBe(dayStart);
+    await expect(range.textContent()).resolves.toMatch(/from the rollups/);
+    if (usersFrom === from) {
+      expect(from).toMatch(/T00:00:00\.000Z$/);
+      await expect(spend.textContent()).resolves.not.toMatch(/whole days/);
+    } else {
+      expect(usersFrom).toBe(`${from.slice(0, 10)}T00:00:00.000Z`);
+      await expect(spend.textContent()).resolves.toMatch(/Since .*whole days of the window/);
+    }
     expect(Number((await spent.textContent())!.slice(1))).toBeGreaterThanOrEqual(1.2);
     await page.getByLabel('Window').selectOption('1h');
     await expect.poll(() => spend.textContent()).toMatch(/from the telemetry rows/);
