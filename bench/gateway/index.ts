@@ -15,7 +15,8 @@
  *                            [--targets simulator,genloop,portkey,node-proxy,genloop-budget]
  *                            [--database-url URL] [--keep] [--output bench/results]
  *                            [--profile DIR]   (CPU profiles of the genloop process)
- *                            [--node-options='--max-semi-space-size=64']  (genloop's Node flags)
+ *                            [--node-options='']  (genloop's Node flags; default: those
+ *                            docs/deploy.md recommends, '' for Node's own)
  *
  * Every process is separate: the simulator (`genloop simulator`, zero latency), genloop
  * (`genloop serve --role api` on a fresh database genloop_bench_gateway, its openai and custom
@@ -51,7 +52,7 @@ import {
   DEFAULT_DATABASE_URL,
   serverInfo,
 } from '../lib/database.ts';
-import { GATEWAY_REQUEST_BODY, userTokens } from '../lib/genloop.ts';
+import { GATEWAY_REQUEST_BODY, RECOMMENDED_NODE_OPTIONS, userTokens } from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
 import { positiveInteger } from '../lib/options.ts';
 import {
@@ -95,8 +96,8 @@ function parseOptions() {
       keep: { type: 'boolean', default: false },
       output: { type: 'string', default: RESULTS_DIR },
       profile: { type: 'string' },
-      // Node flags for the genloop process only (e.g. --max-semi-space-size=64).
-      'node-options': { type: 'string', default: '' },
+      // Node flags for the genloop process only; '' for Node's defaults.
+      'node-options': { type: 'string', default: RECOMMENDED_NODE_OPTIONS },
     },
   });
   const positive = positiveInteger;

@@ -13,7 +13,7 @@
  *                         [--submit-duration 10] [--latency-rate 100] [--latency-duration 20]
  *                         [--phases throughput,submit,latency] [--database-url URL]
  *                         [--output bench/results] [--profile DIR]
- *                         [--node-options='--max-semi-space-size=64'] [--simulator in-process|separate]
+ *                         [--node-options=''] [--simulator in-process|separate]
  *
  * Each phase gets a fresh database cloned from a migrated template; all are dropped at the end.
  * Prints a table and writes bench/results/jobs-<date>.json. Times are reported, never asserted.
@@ -28,6 +28,7 @@ import {
   serverInfo,
 } from '../lib/database.ts';
 import {
+  RECOMMENDED_NODE_OPTIONS,
   SOURCE_TEXT,
   simulatorProviderEnv,
   startGenloop,
@@ -61,8 +62,8 @@ function parseOptions() {
       'database-url': { type: 'string' },
       output: { type: 'string', default: RESULTS_DIR },
       profile: { type: 'string' },
-      // How docs/jobs.md recommends running busy worker processes; '' for Node's defaults.
-      'node-options': { type: 'string', default: '--max-semi-space-size=64' },
+      // Node flags for the genloop processes; '' for Node's defaults.
+      'node-options': { type: 'string', default: RECOMMENDED_NODE_OPTIONS },
       simulator: { type: 'string', default: 'in-process' },
     },
   });

@@ -36,6 +36,14 @@ export const SOURCE_TEXT = [
   'Accessory pigments such as carotenoids widen the range of absorbed wavelengths.',
 ].join(' ');
 
+/**
+ * The Node flags docs/deploy.md recommends for `genloop serve` processes, which benchmarks start
+ * genloop with unless told otherwise: a young generation large enough for a request's or a
+ * job's short-lived objects. (`genloop serve` keeps its compiled code through quiet spells by
+ * itself.)
+ */
+export const RECOMMENDED_NODE_OPTIONS = '--max-semi-space-size=64';
+
 /** How `genloop serve` announces itself once it listens and has planned its providers. */
 const READY = /genloop listening on (http:\/\/\S+)[\s\S]*?providers: [^\n]+\n/;
 
