@@ -96,6 +96,6 @@ function parsePort(value: string): number {
  * on node's own command line is left to win.
  */
 function keepCompiledCode(): void {
-  if (process.execArgv.some((flag) => flag.endsWith('flush-bytecode'))) return;
+  if (process.execArgv.some((flag) => /flush[-_]bytecode$/.test(flag))) return;
   setFlagsFromString('--no-flush-bytecode');
 }
