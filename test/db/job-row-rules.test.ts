@@ -6,7 +6,10 @@ import { describeEachDriver } from '../helpers/db.ts';
 import { expectDbError } from '../helpers/errors.ts';
 import { insertPendingJobs } from '../helpers/jobs.ts';
 
-/** Expects the flashcard source-text rule's refusal, as its CHECK constraint raised it. */
+/**
+ * Expects the flashcard source-text rule's refusal: its trigger raises a check violation under
+ * the rule's name.
+ */
 const expectRejectedLength = async (statement: Promise<unknown>) => {
   const error = await expectDbError(statement, '23514');
   expect(error.constraint).toBe('ai_generations_source_text_length');
