@@ -21,6 +21,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
+import { newId } from '../../src/lib/uuid.ts';
 import {
   type BenchDatabase,
   createBenchDatabase,
@@ -142,7 +143,11 @@ function startBenchGenloop(
   });
 }
 
-/** Inserts pending flashcard jobs and their reservations in batches, as fast as Postgres takes them. */
+/**
+ * Inserts pending flashcard jobs and their reservations in batches, as fast as Postgres takes
+ * them, with ids minted as the API mints them (the job's id and, for a request without an
+ * `x-request-id`, its request id).
+ */
 async function insertJobs(
   database: BenchDatabase,
   count: number,
@@ -150,13 +155,15 @@ async function insertJobs(
 ): Promise<number> {
   const started = performance.now();
   for (let done = 0; done < count; done += batchSize) {
-    const ids = Array.from({ length: Math.min(batchSize, count - done) }, () => randomUUID());
+    const ids = Array.from({ length: Math.min(batchSize, count - done) }, () => newId());
+    const requestIds = ids.map(() => newId());
     const userId = randomUUID();
     await database.db.transaction(async (tx) => {
       await tx.query(
         `insert into public.ai_generations (id, user_id, recipe, source_text, request_id)
-         select id, $2, 'flashcards', $3, gen_random_uuid() from unnest($1::uuid[]) as id`,
-        [ids, userId, SOURCE_TEXT],
+         select id, $2, 'flashcards', $3, request_id
+           from unnest($1::uuid[], $4::uuid[]) as job(id, request_id)`,
+        [ids, userId, SOURCE_TEXT, requestIds],
       );
       await tx.query(
         `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)

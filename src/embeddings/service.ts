@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { type BudgetGate, candidateModels } from '../budgets/gate.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
 import type { CancelSource } from '../lib/cancellation.ts';
 import { DomainError, validationFailed } from '../lib/domain-errors.ts';
+import { newId } from '../lib/uuid.ts';
 import {
   type EmbeddingResult,
   isProviderName,
@@ -146,7 +146,7 @@ export class EmbeddingService {
     const modelFor = (config: ProviderConfig) => pinned.model ?? this.modelFor(config);
     const reservation = await services.budgets.reserve({
       userId: call.userId,
-      reservationId: randomUUID(),
+      reservationId: newId(),
       promptBytes: call.input.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
       // An embedding has no output to pay for.
       maxOutputTokens: 0,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { candidateModels, type Reservation } from '../budgets/gate.ts';
 import { routeErrorToHttp } from '../http/error-mapping.ts';
 import type { Answer, Exchange } from '../http/exchange.ts';
 import { HttpError } from '../http/http-error.ts';
+import { newId } from '../lib/uuid.ts';
 import { ProviderError } from '../providers/errors.ts';
 import {
   type ChatCompletion,
@@ -120,7 +120,7 @@ export class ChatCompletions {
         ? undefined
         : await services.budgets.reserve({
             userId,
-            reservationId: randomUUID(),
+            reservationId: newId(),
             // Measured only when a budget applies: serialising every request is not free.
             promptBytes: () => Buffer.byteLength(JSON.stringify(providerRequest(body, body.model))),
             maxOutputTokens: ownCap,

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { Cancellation } from '../lib/cancellation.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
-import { isUuid } from '../lib/uuid.ts';
+import { isUuid, newId } from '../lib/uuid.ts';
 import type { AuthInfo } from './context.ts';
 import { httpErrorFor } from './error-handler.ts';
 import { type Answer, EVENT_STREAM_HEADERS, type Exchange } from './exchange.ts';
@@ -81,9 +80,7 @@ export function createLane<T>({
     const started = performance.now();
     const incomingId = request.headers['x-request-id'];
     const requestId =
-      typeof incomingId === 'string' && isUuid(incomingId)
-        ? incomingId.toLowerCase()
-        : randomUUID();
+      typeof incomingId === 'string' && isUuid(incomingId) ? incomingId.toLowerCase() : newId();
     const headers: Record<string, string> = { 'x-request-id': requestId };
     let auth: AuthInfo | undefined;
     let status = 200;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.ts';
+import { newId } from '../lib/uuid.ts';
 
 /**
  * The usage ledger: a reservation (-1) at submit; then exactly one final entry per generation —
@@ -77,11 +78,11 @@ export async function finalizeGenerations(
 ): Promise<number> {
   if (entries.length === 0) return 0;
   const { rowCount } = await db.query(
-    `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
-     select e.user_id, e.generation_id, e.outcome, case when e.outcome = 'refund' then 1 else 0 end,
+    `insert into public.usage_ledger (id, user_id, generation_id, kind, amount, idempotency_key, metadata)
+     select e.id, e.user_id, e.generation_id, e.outcome, case when e.outcome = 'refund' then 1 else 0 end,
             'final:' || e.generation_id::text, jsonb_build_object('reason', e.reason)
-       from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
-              as e(user_id, generation_id, outcome, reason)
+       from unnest($5::uuid[], $1::uuid[], $2::uuid[], $3::text[], $4::text[])
+              as e(id, user_id, generation_id, outcome, reason)
        join lateral (
          select 1 from public.usage_ledger
           where idempotency_key = 'reserve:' || e.generation_id::text
@@ -93,6 +94,7 @@ export async function finalizeGenerations(
       entries.map((entry) => entry.generationId),
       entries.map((entry) => entry.outcome),
       entries.map((entry) => entry.reason ?? null),
+      entries.map(() => newId()),
     ],
   );
   return rowCount;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { isoTimestamp } from '../lib/iso-time.ts';
+import { newId } from '../lib/uuid.ts';
 import type { AttemptRecord, RouteMetadata } from '../routing/types.ts';
 import type { ProviderAttemptRow, TrainingExampleRow } from '../sql/insert-telemetry.ts';
 
@@ -42,7 +42,7 @@ export function telemetryRows(facts: GenerationFacts): GenerationTelemetry {
   const generationId = facts.generationId ?? null;
   // Minted here, never taken from the request: the request id is the client's to repeat, so the
   // attempts are keyed by this id instead.
-  const exampleId = randomUUID();
+  const exampleId = newId();
   return {
     example: {
       id: exampleId,

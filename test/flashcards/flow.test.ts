@@ -83,6 +83,21 @@ describeEachStack(
       expect(
         list.data.every((s: { front: string; back: string }) => s.front !== '' && s.back !== ''),
       ).toBe(true);
+      // Every row the job wrote has an id genloop minted in time order (a version 7 UUID), so
+      // the tables' primary keys grow at their right edge instead of at random pages.
+      const minted = await stack.database.db.query<{ kind: string; id: string }>(
+        `select 'suggestion' as kind, id::text from ai_suggestions where generation_id = $1
+         union all select 'training', id::text from ai_training_examples where generation_id = $1
+         union all select 'ledger', id::text from usage_ledger
+                    where generation_id = $1 and kind = 'settle'`,
+        [accepted.generation_id],
+      );
+      expect(new Set(minted.rows.map((row) => row.kind))).toEqual(
+        new Set(['suggestion', 'training', 'ledger']),
+      );
+      for (const { id } of [...minted.rows, { id: accepted.generation_id }]) {
+        expect(id[14]).toBe('7');
+      }
       const [first, second, third] = list.data;
 
       const card = await request(stack, `/api/ai/suggestions/${first.id}/accept`, {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { attemptsCost, type BudgetGate } from '../../budgets/gate.ts';
 import type { Queryable } from '../../db/types.ts';
 import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
+import { newId } from '../../lib/uuid.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { RouteError, type Router } from '../../routing/router.ts';
 import type { AttemptRecord } from '../../routing/types.ts';
@@ -195,10 +196,12 @@ export function normalise(content: string, provider: ProviderError['provider']):
 
 /**
  * The suggestions of every job completed in one transaction, in one statement; the unique
- * (generation_id, position) keeps each generation to one set.
+ * (generation_id, position) keeps each generation to one set. Their ids are genloop's own,
+ * time-ordered: ten rows per job would otherwise land on ten random pages of the primary key.
  */
 const suggestionsWriter: BatchWriter<{ job: ClaimedJob; cards: readonly Flashcard[] }> = {
   async write(tx: Queryable, items) {
+    const ids: string[] = [];
     const generationIds: string[] = [];
     const userIds: string[] = [];
     const positions: number[] = [];
@@ -206,6 +209,7 @@ const suggestionsWriter: BatchWriter<{ job: ClaimedJob; cards: readonly Flashcar
     const backs: string[] = [];
     for (const { job, cards } of items) {
       cards.forEach((card, index) => {
+        ids.push(newId());
         generationIds.push(job.id);
         userIds.push(job.user_id);
         positions.push(index + 1);
@@ -215,11 +219,11 @@ const suggestionsWriter: BatchWriter<{ job: ClaimedJob; cards: readonly Flashcar
     }
     if (positions.length === 0) return;
     await tx.query(
-      `insert into public.ai_suggestions (generation_id, user_id, position, front, back, status)
-       select generation_id, user_id, position, front, back, 'proposed'
-         from unnest($1::uuid[], $2::uuid[], $3::integer[], $4::text[], $5::text[])
-                as card(generation_id, user_id, position, front, back)`,
-      [generationIds, userIds, positions, fronts, backs],
+      `insert into public.ai_suggestions (id, generation_id, user_id, position, front, back, status)
+       select id, generation_id, user_id, position, front, back, 'proposed'
+         from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::text[], $6::text[])
+                as card(id, generation_id, user_id, position, front, back)`,
+      [ids, generationIds, userIds, positions, fronts, backs],
     );
   },
 };

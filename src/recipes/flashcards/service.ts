@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { type BudgetGate, candidateModels } from '../../budgets/gate.ts';
 import { asUser, type Claims } from '../../db/context.ts';
 import type { Db, Queryable } from '../../db/types.ts';
 import { type SubmitJobInput, submitJob } from '../../jobs/submit.ts';
 import { DomainError, notFound } from '../../lib/domain-errors.ts';
+import { newId } from '../../lib/uuid.ts';
 import type { Router } from '../../routing/router.ts';
 import { DEFAULT_MODEL, FLASHCARDS_MAX_OUTPUT_TOKENS, flashcardPromptBytes } from './handler.ts';
 import type { CreateAIGenerationCommand } from './schema.ts';
@@ -54,7 +54,7 @@ export async function submitFlashcards(db: Db, input: SubmitFlashcardsInput) {
     claims: input.claims,
     recipe: 'flashcards',
     row: {
-      id: randomUUID(),
+      id: newId(),
       source_text: input.command.source_text,
       model: input.command.model ?? null,
       prompt_version: input.command.prompt_version ?? null,

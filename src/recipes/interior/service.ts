@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { asService, asUser, type Claims } from '../../db/context.ts';
 import { type SubmitJobInput, SubmitRefused, submitJob } from '../../jobs/submit.ts';
 import {
@@ -7,6 +6,7 @@ import {
   notFound,
   validationFailed,
 } from '../../lib/domain-errors.ts';
+import { newId } from '../../lib/uuid.ts';
 import { countInFlight } from '../../sql/generation-jobs.ts';
 import { remainingGenerations } from '../../sql/usage.ts';
 import { ImageRejected, type PreparedImage, prepareUpload } from '../../storage/images.ts';
@@ -117,11 +117,11 @@ export async function submitGeneration(
   }
   await precheck(deps, userId);
 
-  const id = randomUUID();
+  const id = newId();
   const budget = await renderBudget(deps, userId, fields);
   const uploadsBucket = deps.store.bucketName('uploads');
   const uploads = prepared.map((image, index) => ({
-    id: randomUUID(),
+    id: newId(),
     user_id: userId,
     bucket: uploadsBucket,
     path: inputPath(userId, id, index),

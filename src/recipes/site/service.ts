@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type BudgetGate, candidateModels } from '../../budgets/gate.ts';
 import type { CacheMode } from '../../cache/header.ts';
 import type { SemanticIndex } from '../../cache/semantic-index.ts';
 import type { Db } from '../../db/types.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { newId } from '../../lib/uuid.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import type { ChatRequest, ChatResult, Usage } from '../../providers/types.ts';
 import {
@@ -113,7 +113,7 @@ export async function generateSite(
   };
   const reservation = await deps.budgets?.reserve({
     userId: input.userId,
-    reservationId: randomUUID(),
+    reservationId: newId(),
     promptBytes: Buffer.byteLength(JSON.stringify(brief)) + SITE_PROMPT_BYTES,
     maxOutputTokens: SITE_MAX_OUTPUT_TOKENS,
     candidates: async () =>

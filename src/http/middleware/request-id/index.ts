@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { isUuid } from '../../../lib/uuid.ts';
+import { isUuid, newId } from '../../../lib/uuid.ts';
 
 export interface RequestIdOptions {
   headerName?: string;
@@ -17,8 +17,7 @@ export function requestId({
 }: RequestIdOptions = {}): MiddlewareHandler {
   return async function requestIdMiddleware(c, next) {
     const incoming = c.req.header(headerName);
-    const id =
-      incoming !== undefined && isUuid(incoming) ? incoming.toLowerCase() : crypto.randomUUID();
+    const id = incoming !== undefined && isUuid(incoming) ? incoming.toLowerCase() : newId();
     c.set('requestId', id);
     // Set before the handler runs, so it is part of the response the handler builds. Setting a
     // header on a finished response makes Hono rebuild that response (body included), which
