@@ -17,10 +17,11 @@ let next = pool.length;
 /**
  * A new id for a row genloop writes: a version 7 UUID, whose first 48 bits are the time in
  * milliseconds and the other 74 random. Ids minted close in time sort close together, so a
- * primary key (or any index led by the id) grows at its right edge: each insert lands on one
- * of a few recent pages instead of a random page of the whole index, which keeps those pages
- * cached and spares Postgres a full-page image in the WAL for every page an insert touches
- * first after a checkpoint. The time an id carries is no secret: rows show their `created_at`.
+ * primary key (or any index led by the id) grows at its right edge. Postgres then appends to
+ * the rightmost leaf without descending from the root, splits fewer pages, and writes to a few
+ * recent pages instead of a random page of the whole index each time (fewer pages to keep
+ * cached, fewer full-page images in the WAL after a checkpoint). The time an id carries is no
+ * secret: rows show their `created_at`.
  */
 export function newId(): string {
   if (next === pool.length) {
