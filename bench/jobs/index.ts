@@ -145,8 +145,8 @@ function startBenchGenloop(
 
 /**
  * Inserts pending flashcard jobs and their reservations in batches, as fast as Postgres takes
- * them, with ids minted as the API mints them (the job's id and, for a request without an
- * `x-request-id`, its request id).
+ * them, with ids minted as the API mints them (the job's id, its reservation's and, for a request
+ * without an `x-request-id`, its request id).
  */
 async function insertJobs(
   database: BenchDatabase,
@@ -166,9 +166,10 @@ async function insertJobs(
         [ids, userId, SOURCE_TEXT, requestIds],
       );
       await tx.query(
-        `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
-         select $2, id, 'reserve', -1, 'reserve:' || id from unnest($1::uuid[]) as id`,
-        [ids, userId],
+        `insert into public.usage_ledger (id, user_id, generation_id, kind, amount, idempotency_key)
+         select entry_id, $2, id, 'reserve', -1, 'reserve:' || id
+           from unnest($1::uuid[], $3::uuid[]) as job(id, entry_id)`,
+        [ids, userId, ids.map(() => newId())],
       );
     });
   }

@@ -1,5 +1,6 @@
 import type { Claims } from '../db/context.ts';
 import type { Db, Queryable } from '../db/types.ts';
+import { newId } from '../lib/uuid.ts';
 import { decideRateLimit, lockRecentHitsSql, storeHitsSql } from '../sql/rate-limit.ts';
 import {
   monthlyBalanceSql,
@@ -165,8 +166,8 @@ export async function submitJob(
     if (rateLimit) {
       await tx.query(
         `with hit as (${storeHitsSql('$3', '$4', 'true')})
-         ${reserveGenerationSql('$1', '$2')}`,
-        [userId, input.row.id, rateLimitKey, recentHits],
+         ${reserveGenerationSql('$1', '$2', '$5')}`,
+        [userId, input.row.id, rateLimitKey, recentHits, newId()],
       );
     } else {
       await reserveGeneration(tx, userId, input.row.id);

@@ -39,13 +39,21 @@ export async function reserveGeneration(
   userId: string,
   generationId: string,
 ): Promise<void> {
-  await db.query(reserveGenerationSql('$1', '$2'), [userId, generationId]);
+  await db.query(reserveGenerationSql('$1', '$2', '$3'), [userId, generationId, newId()]);
 }
 
-/** The statement of {@link reserveGeneration} (`$n` = the user id and the generation id). */
-export function reserveGenerationSql(userParam: string, generationParam: string): string {
-  return `insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key)
-     values (${userParam}::uuid, ${generationParam}::uuid, 'reserve', -1, 'reserve:' || ${generationParam}::uuid::text)
+/**
+ * The statement of {@link reserveGeneration} (`$n` = the user id, the generation id and the
+ * entry's own id, from `newId`).
+ */
+export function reserveGenerationSql(
+  userParam: string,
+  generationParam: string,
+  idParam: string,
+): string {
+  return `insert into public.usage_ledger (id, user_id, generation_id, kind, amount, idempotency_key)
+     values (${idParam}::uuid, ${userParam}::uuid, ${generationParam}::uuid, 'reserve', -1,
+             'reserve:' || ${generationParam}::uuid::text)
      on conflict (idempotency_key) do nothing`;
 }
 

@@ -88,12 +88,11 @@ describeEachStack(
       const minted = await stack.database.db.query<{ kind: string; id: string }>(
         `select 'suggestion' as kind, id::text from ai_suggestions where generation_id = $1
          union all select 'training', id::text from ai_training_examples where generation_id = $1
-         union all select 'ledger', id::text from usage_ledger
-                    where generation_id = $1 and kind = 'settle'`,
+         union all select kind, id::text from usage_ledger where generation_id = $1`,
         [accepted.generation_id],
       );
       expect(new Set(minted.rows.map((row) => row.kind))).toEqual(
-        new Set(['suggestion', 'training', 'ledger']),
+        new Set(['suggestion', 'training', 'reserve', 'settle']),
       );
       for (const { id } of [...minted.rows, { id: accepted.generation_id }]) {
         expect(id[14]).toBe('7');
