@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Suites of several processes sharing one server (replicas behind a pooler, the canary across
@@ -11,6 +12,11 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, ...(process.env.DATABASE_URL ? [] : postgresOnly)],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // At least two files at a time. Most files spend their time waiting on Postgres, child
+    // processes or a browser, and each starts from its own database copy, so they run side by
+    // side safely; Vitest's default (one worker fewer than the cores) runs them one by one on a
+    // two-core machine, where the suite then takes about 9 minutes instead of under 7.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 120_000,
     env: { NODE_ENV: 'test' },
