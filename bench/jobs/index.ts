@@ -17,6 +17,8 @@
  *
  * Each phase gets a fresh database cloned from a migrated template; all are dropped at the end.
  * Prints a table and writes bench/results/jobs-<date>.json. Times are reported, never asserted.
+ * The throughput phase's CPU per job covers the whole run; bench/jobs/steady.ts, run beside it,
+ * measures the same without the workers' first seconds.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
