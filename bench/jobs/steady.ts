@@ -90,8 +90,9 @@ interface Reading {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Jobs no longer pending or running, or undefined while jobs are still being inserted. Both counts read a partial index on status; the total, a sequential
- * scan, is read only until every job is in.
+ * Jobs no longer pending or running, or undefined while jobs are still being inserted. Both
+ * counts read a partial index on status; the total, a sequential scan, is read only until every
+ * job is in.
  */
 async function finishedJobs(db: Db, jobs: number, phase: { inserted: boolean }) {
   if (!phase.inserted) {
@@ -162,11 +163,12 @@ async function measurePhase(options: Options, admin: Db, database: string, worke
     const phase = { inserted: false };
     for (;;) {
       // The benchmark drops the database when its phase ends: a phase that ends before the
-      // window closes (a failed run, or --jobs not the benchmark's) is reported as missing.
+      // window closes (a failed run, or --jobs not the benchmark's) is reported as such.
       const reading = await read(db, admin, database, options.jobs, phase).catch(
         () => 'gone' as const,
       );
-      if (reading === 'gone') return undefined;
+      // A database dropped before all its jobs were in was a leftover of an earlier run.
+      if (reading === 'gone') return phase.inserted ? 'ended' : 'leftover';
       if (reading && !start && reading.finished >= options.from * options.jobs) start = reading;
       if (reading && start && reading.finished >= options.to * options.jobs) {
         const jobs = reading.finished - start.finished;
@@ -198,25 +200,29 @@ async function main() {
   });
   const speedAtStart = speedProbeMs();
   log(`waiting for the jobs benchmark's throughput phases (${options.jobs} jobs each)`);
-  const results: NonNullable<Awaited<ReturnType<typeof measurePhase>>>[] = [];
-  const seen = new Set<string>();
+  const results: Exclude<Awaited<ReturnType<typeof measurePhase>>, string>[] = [];
+  const seen = new Set<number>();
+  let phases = 0;
   try {
-    while (seen.size < options.runs) {
-      const { rows } = await admin.query<{ datname: string }>(
-        `select datname from pg_database where datname like 'genloop\\_bench\\_jobs\\_w%'`,
+    while (phases < options.runs) {
+      // By oid, not name: the benchmark drops a leftover of an earlier run and creates the
+      // database again under the same name.
+      const { rows } = await admin.query<{ oid: number; datname: string }>(
+        `select oid, datname from pg_database where datname like 'genloop\\_bench\\_jobs\\_w%'`,
       );
-      const next = rows
-        .map((row) => row.datname)
-        .find((name) => PHASE.test(name) && !seen.has(name));
-      if (!next) {
+      const found = rows.find((row) => PHASE.test(row.datname) && !seen.has(row.oid));
+      if (!found) {
         await sleep(options.pollMs);
         continue;
       }
-      seen.add(next);
+      seen.add(found.oid);
+      const next = found.datname;
       const workers = Number(PHASE.exec(next)![1]);
       log(`${next}: measuring between ${options.from * 100}% and ${options.to * 100}% of the jobs`);
       const result = await measurePhase(options, admin, next, workers);
-      if (!result) {
+      if (result === 'leftover') continue;
+      phases++;
+      if (result === 'ended') {
         log(`  ${next} ended before ${options.to * 100}% of ${options.jobs} jobs had finished`);
         continue;
       }
