@@ -57,6 +57,7 @@ import { type LoadResult, runLoad } from '../lib/load.ts';
 import { positiveInteger } from '../lib/options.ts';
 import {
   type Child,
+  cpuSpentMs,
   cpuTimeMs,
   freePort,
   profileFlags,
@@ -498,7 +499,7 @@ async function main(): Promise<void> {
       const postgresCpuMsPerResponse =
         postgresBefore === undefined || postgresAfter === undefined || result.ok === 0
           ? null
-          : round(postgresCpuSpent(postgresBefore, postgresAfter) / result.ok, 3);
+          : round(cpuSpentMs(postgresBefore, postgresAfter) / result.ok, 3);
       const cpuMsPerResponse = Object.fromEntries(
         TARGETS.map((name) => {
           const before = cpuBefore[name];
@@ -638,13 +639,6 @@ async function postgresCpu(database: BenchDatabase): Promise<Map<number, number>
     times.set(pid, ms);
   }
   return times;
-}
-
-/** CPU spent between two samples (a backend that started in between counts from zero). */
-function postgresCpuSpent(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
-  return total;
 }
 
 /** genloop's own account of a response: its `server-timing` header, in ms. */

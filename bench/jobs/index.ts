@@ -28,6 +28,7 @@ import {
   type BenchDatabase,
   createBenchDatabase,
   DEFAULT_DATABASE_URL,
+  genloopBackendPids,
   serverInfo,
 } from '../lib/database.ts';
 import {
@@ -40,7 +41,14 @@ import {
 } from '../lib/genloop.ts';
 import { type LoadResult, runLoad } from '../lib/load.ts';
 import { positiveInteger } from '../lib/options.ts';
-import { type Child, cpuTimeMs, profileFlags, stopAll } from '../lib/processes.ts';
+import {
+  type Child,
+  cpuSpentMs,
+  cpuTimeMs,
+  cpuTimesMs,
+  profileFlags,
+  stopAll,
+} from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
@@ -282,12 +290,7 @@ async function claimLatency(database: BenchDatabase) {
  * CPU per job is steadier than jobs per second.
  */
 async function cpuSnapshot(database: BenchDatabase, workers: readonly Child[], simulator?: Child) {
-  const { rows } = await database.db.query<{ pid: number }>(
-    `select pid from pg_stat_activity
-      where datname = current_database() and application_name like 'genloop%'
-        and application_name <> 'genloop-bench'`,
-  );
-  const backends = new Map(rows.map((row) => [row.pid, cpuTimeMs(row.pid) ?? 0]));
+  const backends = cpuTimesMs(await genloopBackendPids(database.db, database.name));
   const worker = workers.reduce((sum, child) => sum + (cpuTimeMs(child.process.pid) ?? 0), 0);
   return { worker, backends, simulator: simulator ? (cpuTimeMs(simulator.process.pid) ?? 0) : 0 };
 }
@@ -297,9 +300,7 @@ function cpuPerJob(
   after: Awaited<ReturnType<typeof cpuSnapshot>>,
   jobs: number,
 ) {
-  let postgres = 0;
-  // A backend opened during the run started from zero.
-  for (const [pid, ms] of after.backends) postgres += ms - (before.backends.get(pid) ?? 0);
+  const postgres = cpuSpentMs(before.backends, after.backends);
   const workerMs = (after.worker - before.worker) / Math.max(1, jobs);
   const postgresMs = postgres / Math.max(1, jobs);
   return {

@@ -22,9 +22,9 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { createPgDb } from '../../src/db/pg-driver.ts';
 import type { Db } from '../../src/db/types.ts';
-import { DEFAULT_DATABASE_URL, databaseUrl } from '../lib/database.ts';
+import { DEFAULT_DATABASE_URL, databaseUrl, genloopBackendPids } from '../lib/database.ts';
 import { positiveInteger } from '../lib/options.ts';
-import { cpuTimeMs } from '../lib/processes.ts';
+import { cpuSpentMs, cpuTimesMs } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
 
 const PHASE = /^genloop_bench_jobs_w(\d+)$/;
@@ -119,31 +119,13 @@ async function read(
 ): Promise<Reading | undefined> {
   const finished = await finishedJobs(db, jobs, phase);
   if (finished === undefined) return undefined;
-  const { rows } = await admin.query<{ pid: number }>(
-    `select pid from pg_stat_activity
-      where datname = $1 and application_name like 'genloop%' and application_name <> 'genloop-bench'`,
-    [database],
-  );
-  const cpu = (pids: readonly number[]) =>
-    new Map(
-      pids.flatMap((pid) => {
-        const ms = cpuTimeMs(pid);
-        return ms === undefined ? [] : [[pid, ms] as const];
-      }),
-    );
+  const backends = await genloopBackendPids(admin, database);
   return {
     atMs: performance.now(),
     finished,
-    workerMs: cpu(workerPids()),
-    backendMs: cpu(rows.map((row) => row.pid)),
+    workerMs: cpuTimesMs(workerPids()),
+    backendMs: cpuTimesMs(backends),
   };
-}
-
-/** CPU used between two readings by the processes seen in the later one (a new one counts from zero). */
-function used(before: Map<number, number>, after: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
-  return sum;
 }
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
@@ -172,8 +154,8 @@ async function measurePhase(options: Options, admin: Db, database: string, worke
       if (reading && !start && reading.finished >= options.from * options.jobs) start = reading;
       if (reading && start && reading.finished >= options.to * options.jobs) {
         const jobs = reading.finished - start.finished;
-        const workerMs = used(start.workerMs, reading.workerMs) / jobs;
-        const postgresMs = used(start.backendMs, reading.backendMs) / jobs;
+        const workerMs = cpuSpentMs(start.workerMs, reading.workerMs) / jobs;
+        const postgresMs = cpuSpentMs(start.backendMs, reading.backendMs) / jobs;
         return {
           workers,
           window: { from: start.finished, to: reading.finished, jobs },

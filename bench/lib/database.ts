@@ -76,6 +76,19 @@ export async function createBenchDatabase(
   };
 }
 
+/**
+ * The pids of the Postgres backends genloop's processes hold in `database` (their application
+ * names start with `genloop`; the benchmark's own connections, `genloop-bench`, are left out).
+ */
+export async function genloopBackendPids(db: Db, database: string): Promise<number[]> {
+  const { rows } = await db.query<{ pid: number }>(
+    `select pid from pg_stat_activity
+      where datname = $1 and application_name like 'genloop%' and application_name <> 'genloop-bench'`,
+    [database],
+  );
+  return rows.map((row) => row.pid);
+}
+
 /** Postgres version and the settings that matter for write throughput. */
 export async function serverInfo(db: Db): Promise<Record<string, string>> {
   const { rows } = await db.query<{ name: string; setting: string }>(

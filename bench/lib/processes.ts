@@ -132,6 +132,26 @@ export function cpuTimeMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU time so far of each process in `pids` that still runs, by pid. */
+export function cpuTimesMs(pids: readonly number[]): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const pid of pids) {
+    const ms = cpuTimeMs(pid);
+    if (ms !== undefined) times.set(pid, ms);
+  }
+  return times;
+}
+
+/**
+ * CPU spent between two samples of `cpuTimesMs` by the processes of the later one (a process
+ * that started in between counts from zero).
+ */
+export function cpuSpentMs(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
 /** USER_HZ: 100 on every mainstream Linux build. */
 const CLOCK_TICKS = 100;
 
