@@ -14,6 +14,7 @@
  *                         [--phases throughput,submit,latency] [--database-url URL]
  *                         [--output bench/results] [--profile DIR]
  *                         [--node-options=''] [--simulator in-process|separate]
+ *                         [--template-sql FILE]
  *
  * Each phase gets a fresh database cloned from a migrated template; all are dropped at the end.
  * Prints a table and writes bench/results/jobs-<date>.json. Times are reported, never asserted.
@@ -21,6 +22,7 @@
  * measures the same without the workers' first seconds.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { newId } from '../../src/lib/uuid.ts';
@@ -76,6 +78,7 @@ function parseOptions() {
       // Node flags for the genloop processes; '' for Node's defaults.
       'node-options': { type: 'string', default: RECOMMENDED_NODE_OPTIONS },
       simulator: { type: 'string', default: 'in-process' },
+      'template-sql': { type: 'string' },
     },
   });
   const positive = (name: string) =>
@@ -102,6 +105,12 @@ function parseOptions() {
     profileDir: values.profile,
     /** Extra Node flags for the genloop processes, e.g. `--max-semi-space-size=32`. */
     nodeFlags: values['node-options'].split(/\s+/).filter((flag) => flag !== ''),
+    /**
+     * SQL run on the migrated template before any phase clones it: what a change of the schema
+     * (an index, a constraint, a trigger, a column's storage) costs or saves the job path,
+     * measured without writing a migration for it.
+     */
+    templateSql: values['template-sql'],
   };
 }
 
@@ -476,6 +485,10 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const template = await createBenchDatabase(options.serverUrl, TEMPLATE, { poolSize: 1 });
   const server = await serverInfo(template.db);
+  if (options.templateSql) {
+    log(`template: running ${options.templateSql}`);
+    await template.db.exec(readFileSync(options.templateSql, 'utf8'));
+  }
   await template.db.close();
   let throughput: Awaited<ReturnType<typeof throughputPhase>>[] = [];
   let submit: Awaited<ReturnType<typeof submitPhase>> | undefined;
