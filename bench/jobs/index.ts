@@ -111,6 +111,10 @@ function parseOptions() {
      * measured without writing a migration for it.
      */
     templateSql: values['template-sql'],
+    // Read before anything is created, so that a wrong path leaves no database behind.
+    templateSqlText: values['template-sql']
+      ? readFileSync(values['template-sql'], 'utf8')
+      : undefined,
   };
 }
 
@@ -485,9 +489,12 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const template = await createBenchDatabase(options.serverUrl, TEMPLATE, { poolSize: 1 });
   const server = await serverInfo(template.db);
-  if (options.templateSql) {
+  if (options.templateSqlText) {
     log(`template: running ${options.templateSql}`);
-    await template.db.exec(readFileSync(options.templateSql, 'utf8'));
+    await template.db.exec(options.templateSqlText).catch(async (error: unknown) => {
+      await template.drop();
+      throw error;
+    });
   }
   await template.db.close();
   let throughput: Awaited<ReturnType<typeof throughputPhase>>[] = [];
@@ -562,7 +569,12 @@ async function main(): Promise<void> {
     createdAt: new Date().toISOString(),
     machine: { ...machineInfo(), speedProbeMs: { start: speedAtStart, end: speedAtEnd } },
     postgres: server,
-    options: { ...options, phases: [...options.phases], serverUrl: undefined },
+    options: {
+      ...options,
+      phases: [...options.phases],
+      serverUrl: undefined,
+      templateSqlText: undefined,
+    },
     throughput,
     submit: submit ?? null,
     latency: latency ?? null,
