@@ -11,9 +11,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * `` | `--flag a|b` | … `` renders with cells that spill past the table's columns; the formatter
  * then pads the stray cells and hides the damage in the source.
  */
-function misshapenTableRows(
-  markdown: string,
-): { line: number; expected: number; found: number }[] {
+function misshapenTableRows(markdown: string): { line: number; expected: number; found: number }[] {
   const found: { line: number; expected: number; found: number }[] = [];
   let header: number | undefined;
   let fenced = false;
