@@ -18,6 +18,7 @@
  * jobs per second it holds. Stops after `--runs` throughput phases (default 2: `--workers 1,2`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/output.ts';
 import { createPgDb } from '../../src/db/pg-driver.ts';
@@ -26,6 +27,7 @@ import { DEFAULT_DATABASE_URL, databaseUrl, genloopBackendPids } from '../lib/da
 import { positiveInteger } from '../lib/options.ts';
 import { cpuSpentMs, cpuTimesMs } from '../lib/processes.ts';
 import { log, machineInfo, RESULTS_DIR, speedProbeMs, writeResult } from '../lib/report.ts';
+import { round } from '../lib/stats.ts';
 
 const PHASE = /^genloop_bench_jobs_w(\d+)$/;
 
@@ -87,8 +89,6 @@ interface Reading {
   backendMs: Map<number, number>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Jobs no longer pending or running, or undefined while jobs are still being inserted. Both
  * counts read a partial index on status; the total, a sequential scan, is read only until every
@@ -128,8 +128,6 @@ async function read(
   };
 }
 
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-
 // Not `genloop…`: the benchmark counts the backends of every `genloop…` application in its
 // database as the workers', and this script's own queries must stay out of both figures.
 const APPLICATION = 'bench-steady';
@@ -161,9 +159,9 @@ async function measurePhase(options: Options, admin: Db, database: string, worke
           window: { from: start.finished, to: reading.finished, jobs },
           seconds: round((reading.atMs - start.atMs) / 1000, 2),
           jobsPerSecond: Math.round((jobs * 1000) / (reading.atMs - start.atMs)),
-          workerCpuMsPerJob: round(workerMs),
-          postgresCpuMsPerJob: round(postgresMs),
-          cpuMsPerJob: round(workerMs + postgresMs),
+          workerCpuMsPerJob: round(workerMs, 3),
+          postgresCpuMsPerJob: round(postgresMs, 3),
+          cpuMsPerJob: round(workerMs + postgresMs, 3),
         };
       }
       await sleep(options.pollMs);
