@@ -111,10 +111,6 @@ function parseOptions() {
      * measured without writing a migration for it.
      */
     templateSql: values['template-sql'],
-    // Read before anything is created, so that a wrong path leaves no database behind.
-    templateSqlText: values['template-sql']
-      ? readFileSync(values['template-sql'], 'utf8')
-      : undefined,
   };
 }
 
@@ -487,11 +483,13 @@ async function main(): Promise<void> {
   const speedAtStart = speedProbeMs();
   log(`speed probe ${speedAtStart} ms (lower is faster)`);
   const options = parseOptions();
+  // Read before anything is created, so that a wrong path leaves no database behind.
+  const templateSql = options.templateSql ? readFileSync(options.templateSql, 'utf8') : undefined;
   const template = await createBenchDatabase(options.serverUrl, TEMPLATE, { poolSize: 1 });
   const server = await serverInfo(template.db);
-  if (options.templateSqlText) {
+  if (templateSql) {
     log(`template: running ${options.templateSql}`);
-    await template.db.exec(options.templateSqlText).catch(async (error: unknown) => {
+    await template.db.exec(templateSql).catch(async (error: unknown) => {
       await template.drop();
       throw error;
     });
@@ -569,12 +567,7 @@ async function main(): Promise<void> {
     createdAt: new Date().toISOString(),
     machine: { ...machineInfo(), speedProbeMs: { start: speedAtStart, end: speedAtEnd } },
     postgres: server,
-    options: {
-      ...options,
-      phases: [...options.phases],
-      serverUrl: undefined,
-      templateSqlText: undefined,
-    },
+    options: { ...options, phases: [...options.phases], serverUrl: undefined },
     throughput,
     submit: submit ?? null,
     latency: latency ?? null,
