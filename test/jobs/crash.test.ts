@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { submitJob } from '../../src/jobs/submit.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { claimJobs } from '../../src/sql/claim-jobs.ts';
 import { spawnGenloop } from '../helpers/process.ts';
 import { describeEachStack, eventually, type Stack, TEST_JWT_SECRET } from '../helpers/stack.ts';
@@ -166,9 +167,19 @@ describeEachStack('crashes and restarts', (use, driver) => {
 describeEachStack('graceful shutdown (SIGTERM) under load', (use) => {
   it('in-flight requests finish, buffered telemetry is flushed, running jobs end or go back to the queue', async () => {
     const stack = use();
+    // A provider of its own, slow enough that every request is still waiting on it when the
+    // signal comes, and whose request log says when all of them have got that far.
+    const provider = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      latency: { distribution: 'fixed', p50Ms: 1_500 },
+    });
+    onTestFinished(() => provider.close());
     const env: Record<string, string> = {
       GENLOOP_JWT_SECRET: TEST_JWT_SECRET,
-      GENLOOP_SIMULATOR: 'on',
+      GENLOOP_SIMULATOR: 'off',
+      OPENAI_API_KEY: 'sk-test-simulator',
+      OPENAI_BASE_URL: provider.baseUrls.openai,
     };
     if (stack.database.driver === 'pg') env.DATABASE_URL = stack.database.url!;
     else env.GENLOOP_DATA_DIR = mkdtempSync(join(tmpdir(), 'genloop-sigterm-'));
@@ -176,15 +187,17 @@ describeEachStack('graceful shutdown (SIGTERM) under load', (use) => {
     const url = await server.url;
     const token = await stack.token();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    // Slow provider answers keep requests in flight while the signal arrives.
     const inFlight = Array.from({ length: 12 }, (_, index) =>
       fetch(`${url}/functions/v1/generate-site`, {
         method: 'POST',
-        headers: { ...headers, 'x-genloop-simulate': 'openai=slow:800' },
+        headers,
         body: JSON.stringify({ prompt: `A shop number ${index}` }),
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(
+      async () => (provider.requests({ provider: 'openai' }).length === 12 ? true : undefined),
+      30_000,
+    );
     server.child.kill('SIGTERM');
     const responses = await Promise.all(inFlight);
     expect(responses.map((response) => response.status)).toEqual(Array(12).fill(200));
