@@ -184,6 +184,11 @@ describeEachStack('graceful shutdown (SIGTERM) under load', (use) => {
     if (stack.database.driver === 'pg') env.DATABASE_URL = stack.database.url!;
     else env.GENLOOP_DATA_DIR = mkdtempSync(join(tmpdir(), 'genloop-sigterm-'));
     const server = spawnGenloop(['serve', '--port', '0'], env);
+    // A test that fails before the signal must not leave the server running.
+    onTestFinished(() => {
+      if (server.child.exitCode === null && server.child.signalCode === null)
+        server.child.kill('SIGKILL');
+    });
     const url = await server.url;
     const token = await stack.token();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
