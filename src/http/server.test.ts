@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startServer } from './server.ts';
 
 /** An app whose `/slow` answers after `slowMs`, and which tells when a request has reached it. */
@@ -100,7 +100,7 @@ describe('closing the server', () => {
     const { app, reached } = testApp(300);
     const server = await serve(app);
     const answer = fetch(`${server.url}/slow`);
-    while (reached.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(reached).toHaveLength(1));
 
     const closed = server.close();
     const response = await answer;
@@ -113,7 +113,7 @@ describe('closing the server', () => {
     const { app, reached } = testApp(500);
     const server = await serve(app);
     const inFlight = fetch(`${server.url}/slow`);
-    while (reached.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(reached).toHaveLength(1));
     const closed = server.close();
     await expect(fetch(`${server.url}/fast`)).rejects.toThrow();
     expect((await inFlight).status).toBe(200);
@@ -126,7 +126,7 @@ describe('closing the server', () => {
     const socket = await openConnection(server);
     const received = readUntilClosed(socket);
     socket.write('GET /fast HTTP/1.1\r\nhost: genloop\r\n\r\n');
-    while (!socket.bytesRead) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(socket.bytesRead).toBeGreaterThan(0));
 
     expect(await within(server.close(), 5_000)).toBe('settled');
     const response = parseResponse(await received);

@@ -44,10 +44,10 @@ export function startServer(
 ): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const listener = withLanes(app.lanes ?? [], getRequestListener(app.fetch, { hostname: host }));
-    // Connections that have not delivered a request yet, with when they were accepted. Node
-    // counts such a connection as idle, so its own close() cuts it even when the request is
-    // already in the socket, unread; closing here waits for them instead.
-    const unheard = new Map<Socket, number>();
+    // Connections that have not delivered a request yet. Node counts such a connection as idle,
+    // so its own close() cuts it even when the request is already in the socket, unread;
+    // closing here gives them their grace instead.
+    const unheard = new Set<Socket>();
     let closing = false;
     const server = createServer((request, response) => {
       if (unheard.size > 0) unheard.delete(request.socket);
@@ -55,7 +55,7 @@ export function startServer(
       listener(request, response);
     });
     server.on('connection', (socket: Socket) => {
-      unheard.set(socket, performance.now());
+      unheard.add(socket);
       socket.once('close', () => unheard.delete(socket));
     });
     server.listen(port, host, () => {
@@ -68,6 +68,7 @@ export function startServer(
         close: () => {
           closed ??= new Promise<void>((done) => {
             closing = true;
+            const graceEnds = performance.now() + firstRequestGraceMs;
             let sweeper: NodeJS.Timeout | undefined;
             // Stop accepting now; done once the last connection has closed. Node's own close()
             // then runs too, for its bookkeeping (the timer that checks request timeouts).
@@ -76,19 +77,17 @@ export function startServer(
               server.close();
               done();
             });
-            // Idle connections close at once, as with Node's close(), unless one of them has
-            // not been heard from yet and is still within its grace: then every idle one waits
-            // for the next sweep (a request that arrives meanwhile is served). A connection
-            // whose response is still being written is left to finish; it is idle, and closed,
-            // at a later sweep.
+            // Idle connections close at once, as with Node's close(), unless a connection has
+            // not been heard from yet and the grace is not over: then every idle one waits for
+            // a later sweep (a request that arrives meanwhile is served). A connection whose
+            // response is still being written is left to finish; it is idle, and closed, at a
+            // later sweep.
             const sweep = () => {
-              const now = performance.now();
-              let waiting = false;
-              for (const [socket, accepted] of unheard) {
-                if (now - accepted >= firstRequestGraceMs) socket.destroy();
-                else waiting = true;
+              const waiting = unheard.size > 0 && performance.now() < graceEnds;
+              if (!waiting) {
+                for (const socket of unheard) socket.destroy();
+                server.closeIdleConnections();
               }
-              if (!waiting) server.closeIdleConnections();
               sweeper = setTimeout(sweep, IDLE_SWEEP_MS);
               sweeper.unref();
             };
