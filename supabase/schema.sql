@@ -1025,6 +1025,11 @@ CREATE TABLE public.ai_generations (
     CONSTRAINT ai_generations_terminal_has_finished_at CHECK (((status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'canceled'::text, 'timed_out'::text])) = (finished_at IS NOT NULL))),
     CONSTRAINT ai_generations_usage_check CHECK (((tokens_input >= 0) AND (tokens_output >= 0) AND (cost_usd >= (0)::numeric)))
 );
+ALTER TABLE ONLY public.ai_generations ALTER COLUMN source_text SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_generations ALTER COLUMN input SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_generations ALTER COLUMN output SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_generations ALTER COLUMN error SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_generations ALTER COLUMN ai_metadata SET COMPRESSION lz4;
 
 CREATE TABLE public.ai_provider_attempts (
     id bigint NOT NULL,
@@ -1051,6 +1056,7 @@ CREATE TABLE public.ai_provider_attempts (
     CONSTRAINT ai_provider_attempts_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'timeout'::text, 'aborted'::text]))),
     CONSTRAINT ai_provider_attempts_timings_check CHECK (((latency_ms >= 0) AND (ttfb_ms >= 0) AND (retry_after_ms >= 0)))
 );
+ALTER TABLE ONLY public.ai_provider_attempts ALTER COLUMN error SET COMPRESSION lz4;
 
 COMMENT ON COLUMN public.ai_provider_attempts.training_example_id IS 'ai_training_examples.id of the generation this attempt belongs to; null only on attempts written before it existed whose request_id names no single training row';
 
@@ -1109,6 +1115,7 @@ CREATE TABLE public.ai_response_cache (
     request_hash text,
     CONSTRAINT ai_response_cache_scope_check CHECK ((((scope IS NULL) = (request_hash IS NULL)) AND ((request_hash IS NULL) OR (request_hash ~ '^[0-9a-f]{64}$'::text))))
 );
+ALTER TABLE ONLY public.ai_response_cache ALTER COLUMN response SET COMPRESSION lz4;
 
 CREATE TABLE public.ai_rollout_log (
     id bigint NOT NULL,
@@ -1219,6 +1226,11 @@ CREATE TABLE public.ai_training_examples (
     CONSTRAINT ai_training_examples_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
     CONSTRAINT ai_training_examples_tokens_check CHECK (((tokens_input >= 0) AND (tokens_output >= 0) AND (cost_usd >= (0)::numeric)))
 );
+ALTER TABLE ONLY public.ai_training_examples ALTER COLUMN prompt SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_training_examples ALTER COLUMN input SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_training_examples ALTER COLUMN output SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_training_examples ALTER COLUMN metadata SET COMPRESSION lz4;
+ALTER TABLE ONLY public.ai_training_examples ALTER COLUMN error SET COMPRESSION lz4;
 
 COMMENT ON COLUMN public.ai_training_examples.environment IS 'routing environment (GENLOOP_ENV) whose ai_provider_configs planned the route; null on rows written before it was recorded';
 
@@ -1362,6 +1374,7 @@ CREATE TABLE public.idempotency_keys (
     CONSTRAINT idempotency_keys_key_check CHECK (((char_length(key) >= 1) AND (char_length(key) <= 255))),
     CONSTRAINT idempotency_keys_status_check CHECK ((status = ANY (ARRAY['in_progress'::text, 'completed'::text])))
 );
+ALTER TABLE ONLY public.idempotency_keys ALTER COLUMN response_body SET COMPRESSION lz4;
 
 CREATE TABLE public.rate_limits (
     key text NOT NULL,
