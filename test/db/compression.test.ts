@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { telemetryRows } from '../../src/telemetry/rows.ts';
 import { TelemetryWriter } from '../../src/telemetry/writer.ts';
 import { describeEachDriver } from '../helpers/db.ts';
+import { gatewayTelemetry } from '../helpers/telemetry.ts';
 
 /** The columns whose values genloop has Postgres compress with lz4. */
 const LZ4_COLUMNS = [
@@ -56,21 +56,7 @@ describeEachDriver('compression of large values', (use) => {
     }));
     const writer = new TelemetryWriter(db);
     writer.record(
-      telemetryRows({
-        metadata: {
-          requestId,
-          routeStrategy: 'fallback',
-          requestedProvider: null,
-          selectedProvider: 'openai',
-          fallbackProvider: null,
-          fallbackUsed: false,
-          latencyMs: 12,
-          promptTemplateVersion: 'gateway-v1',
-          model: 'gpt-4o-mini',
-        },
-        recipe: 'gateway',
-        status: 'succeeded',
-        userId: null,
+      gatewayTelemetry(requestId, {
         attempts: [],
         prompt: PROSE,
         input: { messages: [{ role: 'user', content: PROSE }] },

@@ -1,32 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { type GenerationFacts, telemetryRows } from '../../src/telemetry/rows.ts';
 import { TelemetryWriter } from '../../src/telemetry/writer.ts';
 import { describeEachDriver } from '../helpers/db.ts';
-
-/** The rows of one succeeded gateway generation, with what the test varies. */
-function gatewayTelemetry(
-  requestId: string,
-  facts: Pick<GenerationFacts, 'attempts' | 'prompt' | 'input' | 'output'>,
-) {
-  return telemetryRows({
-    metadata: {
-      requestId,
-      routeStrategy: 'fallback',
-      requestedProvider: null,
-      selectedProvider: 'openai',
-      fallbackProvider: null,
-      fallbackUsed: false,
-      latencyMs: 12,
-      promptTemplateVersion: 'gateway-v1',
-      model: 'gpt-4o-mini',
-    },
-    recipe: 'gateway',
-    status: 'succeeded',
-    userId: null,
-    ...facts,
-  });
-}
+import { gatewayTelemetry } from '../helpers/telemetry.ts';
 
 describeEachDriver('telemetry rows with text Postgres cannot store', (use) => {
   it('a NUL or lone surrogate from the caller or the provider costs a character, not the row', async () => {
