@@ -69,7 +69,7 @@ begin
       provider text not null,
       model text,
       response jsonb not null,
-      created_at timestamptz not null default timezone('utc', now()),
+      created_at timestamptz not null default now(),
       expires_at timestamptz not null,
       constraint ai_semantic_cache_hashes_check check (
         context_hash ~ '^[0-9a-f]{64}$' and request_hash ~ '^[0-9a-f]{64}$'
@@ -139,7 +139,7 @@ begin
   -- Inside a security definer function current_user is the owner; the caller's role is the
   -- `role` setting that PostgREST (and genloop) switch to.
   if current_setting('role', true) in ('authenticated', 'anon') then
-    new.finished_at := timezone('utc', now());
+    new.finished_at := now();
   end if;
   insert into public.usage_ledger (user_id, generation_id, kind, amount, idempotency_key, metadata)
   select new.user_id, new.id, 'refund', 1, 'final:' || new.id::text,
@@ -623,7 +623,7 @@ CREATE FUNCTION public.genloop_touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
-  new.updated_at := timezone('utc', now());
+  new.updated_at := now();
   return new;
 end
 $$;
@@ -827,7 +827,7 @@ CREATE TABLE public.ai_canary_checks (
     step_index integer NOT NULL,
     weight integer NOT NULL,
     window_start timestamp with time zone NOT NULL,
-    checked_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    checked_at timestamp with time zone DEFAULT now() NOT NULL,
     verdict text NOT NULL,
     decision text NOT NULL,
     candidate jsonb NOT NULL,
@@ -857,8 +857,8 @@ CREATE TABLE public.ai_canary_runs (
     current_step integer DEFAULT 0 NOT NULL,
     baseline jsonb NOT NULL,
     operator text NOT NULL,
-    started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     interval_ms integer DEFAULT 600000 NOT NULL,
     min_samples integer DEFAULT 30 NOT NULL,
@@ -866,8 +866,8 @@ CREATE TABLE public.ai_canary_runs (
     max_fallback_rate numeric DEFAULT 0.05 NOT NULL,
     max_p95_ms integer,
     min_schema_valid numeric DEFAULT 0.99 NOT NULL,
-    step_started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    next_check_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    step_started_at timestamp with time zone DEFAULT now() NOT NULL,
+    next_check_at timestamp with time zone DEFAULT now() NOT NULL,
     failed_checks integer DEFAULT 0 NOT NULL,
     inconclusive_checks integer DEFAULT 0 NOT NULL,
     notify_url text,
@@ -930,9 +930,9 @@ CREATE TABLE public.ai_eval_runs (
     sample_count integer DEFAULT 0 NOT NULL,
     report jsonb,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_eval_runs_schema_variant_check CHECK ((schema_variant = ANY (ARRAY['sitecraft'::text, 'flashcards'::text, 'interior'::text, 'generic'::text]))),
     CONSTRAINT ai_eval_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'passed'::text, 'failed'::text, 'aborted'::text]))),
     CONSTRAINT ai_eval_runs_terminal_has_finished_at CHECK (((status = 'running'::text) = (finished_at IS NULL))),
@@ -975,7 +975,7 @@ CREATE TABLE public.ai_eval_samples (
     selected_provider text,
     route_strategy text,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_eval_samples_latency_ms_check CHECK ((latency_ms >= 0))
 );
 
@@ -1001,7 +1001,7 @@ CREATE TABLE public.ai_generations (
     output jsonb,
     request_id uuid,
     idempotency_key text,
-    run_after timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    run_after timestamp with time zone DEFAULT now() NOT NULL,
     lease_until timestamp with time zone,
     locked_by text,
     attempts integer DEFAULT 0 NOT NULL,
@@ -1015,8 +1015,8 @@ CREATE TABLE public.ai_generations (
     provider_prediction_id text,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_generations_attempts_check CHECK (((attempts >= 0) AND (max_attempts >= 1))),
     CONSTRAINT ai_generations_mode_check CHECK (((mode IS NULL) OR (mode = ANY (ARRAY['redesign'::text, 'staging'::text, 'compose'::text, 'imagine'::text])))),
     CONSTRAINT ai_generations_provider_check CHECK ((provider = ANY (ARRAY['openai'::text, 'custom'::text, 'openrouter'::text, 'replicate'::text]))),
@@ -1045,7 +1045,7 @@ CREATE TABLE public.ai_provider_attempts (
     ttfb_ms integer,
     retry_after_ms integer,
     error jsonb,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     training_example_id uuid,
     cost_usd numeric(18,10),
     CONSTRAINT ai_provider_attempts_attempt_no_check CHECK ((attempt_no >= 1)),
@@ -1081,8 +1081,8 @@ CREATE TABLE public.ai_provider_configs (
     model text,
     prompt_template_version text DEFAULT 'v1'::text NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_provider_configs_default_is_enabled CHECK (((NOT is_default) OR enabled)),
     CONSTRAINT ai_provider_configs_environment_check CHECK ((environment ~ '^[a-z][a-z0-9_-]{0,31}$'::text)),
     CONSTRAINT ai_provider_configs_max_retries_check CHECK (((max_retries >= 0) AND (max_retries <= 10))),
@@ -1099,7 +1099,7 @@ CREATE TABLE public.ai_provider_health (
     consecutive_failures integer DEFAULT 0 NOT NULL,
     cooldown_until timestamp with time zone,
     last_error_class text,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_provider_health_failures_check CHECK ((consecutive_failures >= 0))
 );
 
@@ -1109,7 +1109,7 @@ CREATE TABLE public.ai_response_cache (
     provider text NOT NULL,
     model text,
     response jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     scope text,
     request_hash text,
@@ -1123,13 +1123,13 @@ CREATE TABLE public.ai_rollout_log (
     action text NOT NULL,
     operator text NOT NULL,
     status text NOT NULL,
-    started_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     verification jsonb,
     rollback_test_result text,
     saved_state jsonb,
     notes text,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_rollout_log_action_check CHECK ((action = ANY (ARRAY['apply'::text, 'verify'::text, 'rollback'::text, 'restore'::text, 'canary_start'::text, 'canary_step'::text, 'canary_check'::text, 'canary_halt'::text, 'canary_rollback'::text, 'canary_abort'::text, 'canary_complete'::text, 'note'::text, 'provider_update'::text]))),
     CONSTRAINT ai_rollout_log_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'failed'::text, 'info'::text])))
 );
@@ -1152,7 +1152,7 @@ CREATE TABLE public.ai_semantic_cache (
     provider text NOT NULL,
     model text,
     response jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     CONSTRAINT ai_semantic_cache_hashes_check CHECK (((context_hash ~ '^[0-9a-f]{64}$'::text) AND (request_hash ~ '^[0-9a-f]{64}$'::text)))
 );
@@ -1175,8 +1175,8 @@ CREATE TABLE public.ai_suggestions (
     back text NOT NULL,
     status text DEFAULT 'proposed'::text NOT NULL,
     edited boolean DEFAULT false NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ai_suggestions_back_check CHECK (((char_length(back) >= 1) AND (char_length(back) <= 5000))),
     CONSTRAINT ai_suggestions_front_check CHECK (((char_length(front) >= 1) AND (char_length(front) <= 2000))),
     CONSTRAINT ai_suggestions_status_check CHECK ((status = ANY (ARRAY['proposed'::text, 'accepted'::text, 'rejected'::text])))
@@ -1191,7 +1191,7 @@ CREATE TABLE public.ai_training_examples (
     output jsonb,
     model text,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     request_id uuid,
     requested_provider text,
     selected_provider text,
@@ -1297,7 +1297,7 @@ CREATE TABLE public.budget_ledger (
     period_start timestamp with time zone NOT NULL,
     idempotency_key text NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT budget_ledger_kind_check CHECK ((kind = ANY (ARRAY['reserve'::text, 'settle'::text, 'refund'::text])))
 );
 
@@ -1314,8 +1314,8 @@ CREATE TABLE public.budget_plans (
     name text NOT NULL,
     limit_usd numeric(16,8) NOT NULL,
     period text NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT budget_plans_limit_check CHECK (((limit_usd >= (0)::numeric) AND (limit_usd <= (1000000)::numeric))),
     CONSTRAINT budget_plans_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text)),
     CONSTRAINT budget_plans_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
@@ -1333,7 +1333,7 @@ CREATE TABLE public.budget_users (
     plan text,
     limit_usd numeric(16,8),
     period text,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT budget_users_limit_check CHECK (((limit_usd >= (0)::numeric) AND (limit_usd <= (1000000)::numeric))),
     CONSTRAINT budget_users_override_check CHECK (((limit_usd IS NULL) = (period IS NULL))),
     CONSTRAINT budget_users_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
@@ -1347,8 +1347,8 @@ CREATE TABLE public.cards (
     source text DEFAULT 'manual'::text NOT NULL,
     suggestion_id uuid,
     generation_id uuid,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT cards_back_check CHECK (((char_length(back) >= 1) AND (char_length(back) <= 5000))),
     CONSTRAINT cards_front_check CHECK (((char_length(front) >= 1) AND (char_length(front) <= 2000))),
     CONSTRAINT cards_source_check CHECK ((source = ANY (ARRAY['manual'::text, 'ai'::text, 'ai_edited'::text])))
@@ -1369,8 +1369,8 @@ CREATE TABLE public.idempotency_keys (
     response_status integer,
     response_body jsonb,
     resource_id uuid,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
-    expires_at timestamp with time zone DEFAULT (timezone('utc'::text, now()) + '24:00:00'::interval) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone DEFAULT (now() + '24:00:00'::interval) NOT NULL,
     CONSTRAINT idempotency_keys_key_check CHECK (((char_length(key) >= 1) AND (char_length(key) <= 255))),
     CONSTRAINT idempotency_keys_status_check CHECK ((status = ANY (ARRAY['in_progress'::text, 'completed'::text])))
 );
@@ -1379,7 +1379,7 @@ ALTER TABLE ONLY public.idempotency_keys ALTER COLUMN response_body SET COMPRESS
 CREATE TABLE public.rate_limits (
     key text NOT NULL,
     hits timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL,
-    updated_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE public.render_variants (
@@ -1394,7 +1394,7 @@ CREATE TABLE public.render_variants (
     width integer NOT NULL,
     height integer NOT NULL,
     size_bytes bigint NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT render_variants_dimensions_check CHECK (((width > 0) AND (height > 0) AND (size_bytes > 0))),
     CONSTRAINT render_variants_path_owned CHECK ((public.genloop_owned_path(user_id, path) AND public.genloop_owned_path(user_id, thumbnail_path)))
 );
@@ -1407,7 +1407,7 @@ CREATE TABLE public.renders (
     style text,
     room_type text,
     prompt text,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT renders_mode_check CHECK ((mode = ANY (ARRAY['redesign'::text, 'staging'::text, 'compose'::text, 'imagine'::text])))
 );
 
@@ -1422,7 +1422,7 @@ CREATE TABLE public.uploads (
     width integer,
     height integer,
     sha256 text,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT uploads_dimensions_check CHECK (((width > 0) AND (height > 0))),
     CONSTRAINT uploads_path_owned CHECK (public.genloop_owned_path(user_id, path)),
     CONSTRAINT uploads_size_check CHECK ((size_bytes > 0))
@@ -1437,7 +1437,7 @@ CREATE TABLE public.usage_ledger (
     period date DEFAULT (date_trunc('month'::text, timezone('utc'::text, now())))::date NOT NULL,
     idempotency_key text NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT usage_ledger_kind_check CHECK ((kind = ANY (ARRAY['reserve'::text, 'settle'::text, 'refund'::text, 'grant'::text, 'adjust'::text])))
 );
 
@@ -1445,7 +1445,7 @@ CREATE TABLE public.webhook_events (
     webhook_id text NOT NULL,
     source text NOT NULL,
     prediction_id text,
-    received_at timestamp with time zone DEFAULT timezone('utc'::text, now()) NOT NULL
+    received_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 ALTER TABLE ONLY genloop.schema_migrations

@@ -88,7 +88,7 @@ export async function exportEvalRecords(db: Db, options: ExportOptions): Promise
                   selected_provider, route_strategy
              from public.ai_training_examples
             where source in ('generation', 'generation_cached')
-              and created_at >= timezone('utc', now()) - $1::double precision * interval '1 day'
+              and created_at >= now() - $1::double precision * interval '1 day'
               and ($2::text[] is null or recipe = any($2::text[]) or ($3 and recipe is null))
               and ($4::timestamptz is null or (created_at, id) < ($4::timestamptz, $5::uuid))
             order by created_at desc, id desc

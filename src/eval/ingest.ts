@@ -89,7 +89,7 @@ export async function recordAbortedRun(
          (run_type, schema_variant, triggered_by, trigger_ref, git_sha, thresholds, status,
           sample_count, report, metadata, started_at, finished_at)
        values ($1, $2, $3, $4, $5, $6::jsonb, 'aborted', 0, $7::jsonb, $8::jsonb,
-               coalesce($9::timestamptz, timezone('utc', now())), timezone('utc', now()))
+               coalesce($9::timestamptz, now()), now())
        returning id`,
       [
         options.runType,

@@ -89,7 +89,7 @@ export async function writeLogEntry(target: Queryable, entry: NewRolloutLogEntry
     `insert into public.ai_rollout_log
        (environment, action, operator, status, started_at, finished_at, verification,
         rollback_test_result, saved_state, notes)
-     values ($1, $2, $3, $4, coalesce($5::timestamptz, timezone('utc', now())), $6, $7::jsonb,
+     values ($1, $2, $3, $4, coalesce($5::timestamptz, now()), $6, $7::jsonb,
              $8, $9::jsonb, $10)
      returning id`,
     [

@@ -387,7 +387,7 @@ export async function upsertPlan(
     `insert into public.budget_plans (name, limit_usd, period) values ($1, $2, $3)
      on conflict (name) do update
        set limit_usd = excluded.limit_usd, period = excluded.period,
-           updated_at = timezone('utc', now())`,
+           updated_at = now()`,
     [plan.name, plan.limitUsd, plan.period],
   );
 }
@@ -401,7 +401,7 @@ export async function upsertUserLimit(
     `insert into public.budget_users (user_id, limit_usd, period) values ($1, $2, $3)
      on conflict (user_id) do update
        set limit_usd = excluded.limit_usd, period = excluded.period,
-           updated_at = timezone('utc', now())`,
+           updated_at = now()`,
     [input.userId, input.limitUsd, input.period],
   );
 }
@@ -415,7 +415,7 @@ export async function assignPlan(
     `insert into public.budget_users (user_id, plan)
      select $1, name from public.budget_plans where name = $2
      on conflict (user_id) do update
-       set plan = excluded.plan, updated_at = timezone('utc', now())`,
+       set plan = excluded.plan, updated_at = now()`,
     [input.userId, input.plan],
   );
   return rowCount > 0;

@@ -52,7 +52,7 @@ export async function claimJobs(
               lease_until = now() + make_interval(secs => $2::double precision / 1000),
               locked_by = $3,
               started_at = coalesce(g.started_at, now()),
-              updated_at = timezone('utc', now())
+              updated_at = now()
          from picked
         where g.id = picked.id
        returning g.id, g.user_id, g.recipe, g.source_text, g.model, g.prompt_version, g.mode, g.input,
@@ -79,7 +79,7 @@ export async function heartbeatJobs(
      )
      update public.ai_generations g
         set lease_until = now() + make_interval(secs => $3::double precision / 1000),
-            updated_at = timezone('utc', now())
+            updated_at = now()
        from held
       where g.id = held.id
       returning g.id`,

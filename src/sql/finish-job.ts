@@ -27,7 +27,7 @@ export async function finishJob(
     `update public.ai_generations
         set status = $3,
             finished_at = now(),
-            updated_at = timezone('utc', now()),
+            updated_at = now(),
             lease_until = null,
             output = $4::jsonb,
             error = $5::jsonb,
@@ -78,7 +78,7 @@ export async function finishJobs(
      update public.ai_generations g
         set status = r.status,
             finished_at = now(),
-            updated_at = timezone('utc', now()),
+            updated_at = now(),
             lease_until = null,
             output = r.output::jsonb,
             error = r.error::jsonb,
