@@ -70,8 +70,8 @@ export async function rollbackProviders(
           where environment = any($1::text[]) and is_default and provider <> 'openai'`,
         [environments],
       );
-      // The runbook's statement writes updated_at as timezone('utc', now()), an instant only in a
-      // UTC session; the transaction's own zone keeps it exact on a server in any other zone.
+      // The runbook's statement writes updated_at as timezone('utc', now()), which is the present
+      // only in a UTC session: with the transaction's zone set to UTC it is exact on any server.
       await tx.query(`set local time zone 'UTC'`);
       await tx.query(rollbackStatement(environments));
       const after = await tx.query(forEnvironments(POST_ROLLBACK, environments));

@@ -15,41 +15,41 @@ declare
 begin
   for target in
     select * from (values
-    ('ai_canary_checks', 'checked_at'),
-    ('ai_canary_runs', 'next_check_at'),
-    ('ai_canary_runs', 'started_at'),
-    ('ai_canary_runs', 'step_started_at'),
-    ('ai_canary_runs', 'updated_at'),
-    ('ai_eval_runs', 'created_at'),
-    ('ai_eval_runs', 'started_at'),
-    ('ai_eval_samples', 'created_at'),
-    ('ai_generations', 'created_at'),
-    ('ai_generations', 'run_after'),
-    ('ai_generations', 'updated_at'),
-    ('ai_provider_attempts', 'created_at'),
-    ('ai_provider_configs', 'created_at'),
-    ('ai_provider_configs', 'updated_at'),
-    ('ai_provider_health', 'updated_at'),
-    ('ai_response_cache', 'created_at'),
-    ('ai_rollout_log', 'created_at'),
-    ('ai_rollout_log', 'started_at'),
-    ('ai_semantic_cache', 'created_at'),
-    ('ai_suggestions', 'created_at'),
-    ('ai_suggestions', 'updated_at'),
-    ('ai_training_examples', 'created_at'),
-    ('budget_ledger', 'created_at'),
-    ('budget_plans', 'created_at'),
-    ('budget_plans', 'updated_at'),
-    ('budget_users', 'updated_at'),
-    ('cards', 'created_at'),
-    ('cards', 'updated_at'),
-    ('idempotency_keys', 'created_at'),
-    ('rate_limits', 'updated_at'),
-    ('render_variants', 'created_at'),
-    ('renders', 'created_at'),
-    ('uploads', 'created_at'),
-    ('usage_ledger', 'created_at'),
-    ('webhook_events', 'received_at')
+      ('ai_canary_checks', 'checked_at'),
+      ('ai_canary_runs', 'next_check_at'),
+      ('ai_canary_runs', 'started_at'),
+      ('ai_canary_runs', 'step_started_at'),
+      ('ai_canary_runs', 'updated_at'),
+      ('ai_eval_runs', 'created_at'),
+      ('ai_eval_runs', 'started_at'),
+      ('ai_eval_samples', 'created_at'),
+      ('ai_generations', 'created_at'),
+      ('ai_generations', 'run_after'),
+      ('ai_generations', 'updated_at'),
+      ('ai_provider_attempts', 'created_at'),
+      ('ai_provider_configs', 'created_at'),
+      ('ai_provider_configs', 'updated_at'),
+      ('ai_provider_health', 'updated_at'),
+      ('ai_response_cache', 'created_at'),
+      ('ai_rollout_log', 'created_at'),
+      ('ai_rollout_log', 'started_at'),
+      ('ai_semantic_cache', 'created_at'),
+      ('ai_suggestions', 'created_at'),
+      ('ai_suggestions', 'updated_at'),
+      ('ai_training_examples', 'created_at'),
+      ('budget_ledger', 'created_at'),
+      ('budget_plans', 'created_at'),
+      ('budget_plans', 'updated_at'),
+      ('budget_users', 'updated_at'),
+      ('cards', 'created_at'),
+      ('cards', 'updated_at'),
+      ('idempotency_keys', 'created_at'),
+      ('rate_limits', 'updated_at'),
+      ('render_variants', 'created_at'),
+      ('renders', 'created_at'),
+      ('uploads', 'created_at'),
+      ('usage_ledger', 'created_at'),
+      ('webhook_events', 'received_at')
     ) as columns (table_name, column_name)
   loop
     if to_regclass(format('public.%I', target.table_name)) is not null then
@@ -97,11 +97,10 @@ $$;
 
 -- Creates the semantic cache's table once pgvector is there (unchanged but for created_at's
 -- default).
-create or replace function genloop.enable_semantic_cache()
- RETURNS boolean
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
+create or replace function genloop.enable_semantic_cache() returns boolean
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+  as $function$
 declare
   vector_schema text;
 begin
