@@ -41,10 +41,12 @@ describeEachDriver('compression of large values', (use) => {
          from pg_attribute a
          join pg_class c on c.oid = a.attrelid
          join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'public' and a.attcompression = 'l' and not a.attisdropped
-        order by 1`,
+        where n.nspname = 'public' and a.attcompression = 'l' and not a.attisdropped`,
     );
-    expect(rows.map((row) => row.name)).toEqual((await serverHasLz4()) ? LZ4_COLUMNS : []);
+    // Sorted here: the server's collation may order '_' and '.' differently.
+    expect(rows.map((row) => row.name).sort()).toEqual(
+      (await serverHasLz4()) ? [...LZ4_COLUMNS].sort() : [],
+    );
   });
 
   it('a training row past the compression threshold is stored with lz4 and reads back whole', async () => {
