@@ -48,10 +48,11 @@ export function startServer(
     // so its own close() cuts it even when the request is already in the socket, unread;
     // closing here gives them their grace instead.
     const unheard = new Set<Socket>();
-    let closing = false;
+    // Set by close(): from then on responses carry `Connection: close`.
+    let closed: Promise<void> | undefined;
     const server = createServer((request, response) => {
       if (unheard.size > 0) unheard.delete(request.socket);
-      if (closing) response.setHeader('connection', 'close');
+      if (closed) response.setHeader('connection', 'close');
       listener(request, response);
     });
     server.on('connection', (socket: Socket) => {
@@ -61,13 +62,11 @@ export function startServer(
     server.listen(port, host, () => {
       const info = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-      let closed: Promise<void> | undefined;
       resolve({
         url: `http://${shownHost}:${info.port}`,
         port: info.port,
         close: () => {
           closed ??= new Promise<void>((done) => {
-            closing = true;
             const graceEnds = performance.now() + firstRequestGraceMs;
             let sweeper: NodeJS.Timeout | undefined;
             // Stop accepting now; done once the last connection has closed. Node's own close()
