@@ -1,6 +1,7 @@
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { DbError } from './errors.ts';
+import { JsonArrayParam } from './json-array.ts';
 import type { Db, Queryable, QueryResult } from './types.ts';
 
 export interface PgliteDriverOptions {
@@ -73,11 +74,16 @@ async function runQuery<R extends object>(
 ): Promise<QueryResult<R>> {
   const callSite = new Error();
   try {
-    const result = await target.query<R>(text, params as unknown[] | undefined);
+    const result = await target.query<R>(text, params?.map(textParam));
     return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
   } catch (error) {
     throw new DbError(error, text, callSite);
   }
+}
+
+/** PGlite serialises parameters by their type, from JavaScript values or text. */
+function textParam(value: unknown): unknown {
+  return value instanceof JsonArrayParam ? value.text() : value;
 }
 
 async function runExec(target: PGlite | Transaction, sql: string): Promise<void> {

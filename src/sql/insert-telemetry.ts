@@ -1,5 +1,5 @@
+import { JsonArrayParam } from '../db/json-array.ts';
 import type { Queryable } from '../db/types.ts';
-import { storableJson } from '../lib/storable-text.ts';
 
 /**
  * One `ai_training_examples` row as genloop writes it: the routing fields every generation
@@ -110,7 +110,7 @@ export async function insertTrainingExamples(
   rows: readonly TrainingExampleRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(INSERT_TRAINING, [storableJson(rows)]);
+  await db.query(INSERT_TRAINING, [JsonArrayParam.storable(rows)]);
 }
 
 /** Inserts many attempt rows in one statement; a retried flush skips rows already written. */
@@ -119,7 +119,7 @@ export async function insertProviderAttempts(
   rows: readonly ProviderAttemptRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(INSERT_ATTEMPTS, [storableJson(rows)]);
+  await db.query(INSERT_ATTEMPTS, [JsonArrayParam.storable(rows)]);
 }
 
 /**
@@ -137,5 +137,8 @@ export async function insertTelemetry(
 ): Promise<void> {
   if (attempts.length === 0) return insertTrainingExamples(db, examples);
   if (examples.length === 0) return insertProviderAttempts(db, attempts);
-  await db.query(INSERT_BOTH, [storableJson(examples), storableJson(attempts)]);
+  await db.query(INSERT_BOTH, [
+    JsonArrayParam.storable(examples),
+    JsonArrayParam.storable(attempts),
+  ]);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
+import type { JsonArrayParam } from '../../src/db/json-array.ts';
 import type { Db, Queryable } from '../../src/db/types.ts';
 import { insertTelemetry } from '../../src/sql/insert-telemetry.ts';
 import { telemetryRows } from '../../src/telemetry/rows.ts';
@@ -138,8 +139,7 @@ describeEachDriver('writing telemetry batches', (use) => {
       get(target, property) {
         if (property === 'query') {
           return async (sql: string, params?: unknown[]) => {
-            const rows = JSON.parse(String(params?.[0] ?? '[]')) as unknown[];
-            statements.push(rows.length);
+            statements.push((params?.[0] as JsonArrayParam | undefined)?.elements.length ?? 0);
             await gate;
             return target.query(sql, params);
           };
