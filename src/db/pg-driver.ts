@@ -105,7 +105,7 @@ async function runQuery<R extends object>(
 ): Promise<QueryResult<R>> {
   const callSite = new Error();
   try {
-    // node-postgres prepares each parameter itself: a JsonArrayParam through its toPostgres hook.
+    // node-postgres prepares each parameter itself, a DriverParam through its toPostgres hook.
     const result = await target.query<R>(text, params as unknown[] | undefined);
     // A multi-statement script returns one result per statement; callers use exec for those.
     const last = Array.isArray(result) ? (result.at(-1) as pg.QueryResult<R>) : result;

@@ -1,7 +1,7 @@
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { DbError } from './errors.ts';
-import { JsonArrayParam } from './json-array.ts';
+import { DriverParam } from './params.ts';
 import type { Db, Queryable, QueryResult } from './types.ts';
 
 export interface PgliteDriverOptions {
@@ -83,7 +83,7 @@ async function runQuery<R extends object>(
 
 /** PGlite serialises parameters by their type, from JavaScript values or text. */
 function textParam(value: unknown): unknown {
-  return value instanceof JsonArrayParam ? value.text() : value;
+  return value instanceof DriverParam ? value.embedded() : value;
 }
 
 async function runExec(target: PGlite | Transaction, sql: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { TextArrayParam } from '../db/params.ts';
 import type { Queryable } from '../db/types.ts';
 
 export interface JobResult {
@@ -98,10 +99,10 @@ export async function finishJobs(
     [
       workerId,
       jobs.map((job) => job.id),
-      jobs.map((job) => job.result.status),
-      jobs.map((job) => json(job.result.output)),
-      jobs.map((job) => json(job.result.error)),
-      jobs.map((job) => json(job.result.aiMetadata)),
+      new TextArrayParam(jobs.map((job) => job.result.status)),
+      new TextArrayParam(jobs.map((job) => json(job.result.output))),
+      new TextArrayParam(jobs.map((job) => json(job.result.error))),
+      new TextArrayParam(jobs.map((job) => json(job.result.aiMetadata))),
       jobs.map((job) => job.result.tokensInput ?? null),
       jobs.map((job) => job.result.tokensOutput ?? null),
       jobs.map((job) => job.result.costUsd ?? null),

@@ -1,4 +1,4 @@
-import { JsonArrayParam } from '../db/json-array.ts';
+import { JsonArrayParam } from '../db/params.ts';
 import type { Queryable } from '../db/types.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { JsonArrayParam } from '../../src/db/json-array.ts';
+import type { JsonArrayParam } from '../../src/db/params.ts';
 import type { Db, Queryable } from '../../src/db/types.ts';
 import { insertTelemetry } from '../../src/sql/insert-telemetry.ts';
 import { telemetryRows } from '../../src/telemetry/rows.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { attemptsCost, type BudgetGate } from '../../budgets/gate.ts';
+import { TextArrayParam } from '../../db/params.ts';
 import type { Queryable } from '../../db/types.ts';
 import { type BatchWriter, batched, type JobHandler } from '../../jobs/types.ts';
 import { newId } from '../../lib/uuid.ts';
@@ -223,7 +224,14 @@ const suggestionsWriter: BatchWriter<{ job: ClaimedJob; cards: readonly Flashcar
        select id, generation_id, user_id, position, front, back, 'proposed'
          from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::text[], $6::text[])
                 as card(id, generation_id, user_id, position, front, back)`,
-      [ids, generationIds, userIds, positions, fronts, backs],
+      [
+        ids,
+        generationIds,
+        userIds,
+        positions,
+        new TextArrayParam(fronts),
+        new TextArrayParam(backs),
+      ],
     );
   },
 };

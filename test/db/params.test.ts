@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { JsonArrayParam } from '../../src/db/json-array.ts';
+import { JsonArrayParam, TextArrayParam } from '../../src/db/params.ts';
 import { describeEachDriver } from '../helpers/db.ts';
 
 const ELEMENTS = [
@@ -58,4 +58,64 @@ it("node-postgres's bytes are jsonb's binary input: the version byte 1, then the
     Buffer.concat([Buffer.from([1]), Buffer.from(JSON.stringify(ELEMENTS), 'utf8')]),
   );
   expect(JsonArrayParam.storable([]).toPostgres()).toEqual(Buffer.from([1, 0x5b, 0x5d]));
+});
+
+const TEXTS = [
+  'plain',
+  '',
+  null,
+  'a "quoted" \\ backslash, {braces}, commas and NULL',
+  'é — 日本語 and 🙂',
+  'NULL',
+  ' leading and trailing spaces ',
+];
+
+describeEachDriver('a text[] parameter in the binary array format', (use) => {
+  it('text[]: every element back as it was, nulls and empty strings included, in order', async () => {
+    const { db } = use();
+    const { rows } = await db.query<{ value: (string | null)[]; nulls: number; length: number }>(
+      `select $1::text[] as value, cardinality($1::text[]) as length,
+              (select count(*)::int from unnest($1::text[]) as t(v) where v is null) as nulls`,
+      [new TextArrayParam(TEXTS)],
+    );
+    expect(rows[0]?.value).toEqual(TEXTS);
+    expect(rows[0]?.length).toBe(TEXTS.length);
+    expect(rows[0]?.nulls).toBe(1);
+  });
+
+  it('an empty text[] is an empty array', async () => {
+    const { db } = use();
+    const { rows } = await db.query<{ texts: number }>('select cardinality($1::text[]) as texts', [
+      new TextArrayParam([]),
+    ]);
+    expect(rows[0]).toEqual({ texts: 0 });
+  });
+
+  it('unnests beside a plain array into rows, a thousand of each as a completion writes them', async () => {
+    const { db } = use();
+    const ids = Array.from(
+      { length: 1000 },
+      (_, n) => `0190f3a2-7c4e-7b21-9a3d-${String(n).padStart(12, '0')}`,
+    );
+    const fronts = ids.map((_, n) => `card ${n}: "front" — ${'x'.repeat(n % 50)}`);
+    const { rows } = await db.query<{ id: string; front: string }>(
+      'select id::text as id, front from unnest($1::uuid[], $2::text[]) with ordinality as c(id, front, n) order by n',
+      [ids, new TextArrayParam(fronts)],
+    );
+    expect(rows.map((row) => row.id)).toEqual(ids);
+    expect(rows.map((row) => row.front)).toEqual(fronts);
+  });
+});
+
+it("text[]'s bytes: one dimension of text (oid 25), each element a length and its UTF-8 bytes", () => {
+  const bytes = new TextArrayParam(['é', null]).toPostgres();
+  expect([...bytes]).toEqual([
+    ...[0, 0, 0, 1], // one dimension
+    ...[0, 0, 0, 1], // holds a null
+    ...[0, 0, 0, 25], // text
+    ...[0, 0, 0, 2], // two elements
+    ...[0, 0, 0, 1], // from index 1
+    ...[0, 0, 0, 2, 0xc3, 0xa9], // 'é'
+    ...[0xff, 0xff, 0xff, 0xff], // null
+  ]);
 });
